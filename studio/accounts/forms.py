@@ -1,0 +1,61 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from studio.accounts.models import Role, User
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email exists; sign in instead.")
+        return email
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("password") and data.get("email"):
+            user = User(email=data["email"], name=data.get("name", ""))
+            try:
+                password_validation.validate_password(data["password"], user)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Team name")
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        required=False, help_text="Optional: we email the link. Leave empty to just copy it."
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class RedeemForm(forms.Form):
+    code = forms.CharField(max_length=40, label="Redemption code")
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name"]

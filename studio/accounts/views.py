@@ -1,0 +1,311 @@
+"""Dashboard pages for teams, members, invitations, credits and the account."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from studio.accounts import credits, services
+from studio.accounts.access import get_membership, team_object
+from studio.accounts.forms import (
+    InviteForm,
+    ProfileForm,
+    RedeemForm,
+    RoleForm,
+    SignupForm,
+    TeamForm,
+)
+from studio.accounts.models import Invitation, LedgerEntry, Membership, User
+from studio.errors import StudioError
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def team_home_url(team_uuid: UUID | str) -> str:
+    # The Studio page is the team's home once generations exist; until then, credits.
+    try:
+        return reverse("studio", args=[team_uuid])
+    except Exception:
+        return reverse("credits", args=[team_uuid])
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    membership = None
+    if user.last_team_id:
+        membership = Membership.objects.filter(user=user, team_id=user.last_team_id).first()
+    if membership is None:
+        membership = Membership.objects.filter(user=user).order_by("team__name").first()
+    if membership is None:
+        return redirect("team_create")
+    return redirect(team_home_url(membership.team.uuid))
+
+
+@login_required
+def team_home(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    return redirect(team_home_url(membership.team.uuid))
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
+
+    token = request.GET.get("invitation") or request.POST.get("invitation") or ""
+    invitation = None
+    if token:
+        try:
+            invitation = services.find_usable_invitation(token)
+        except StudioError:
+            invitation = None
+    if not settings.STUDIO_OPEN_SIGNUP and invitation is None:
+        return render(request, "accounts/signup_closed.html", status=403)
+    form = SignupForm(
+        request.POST or None, initial={"email": invitation.email if invitation else ""}
+    )
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.create_user(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            name=form.cleaned_data["name"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        if invitation:
+            return redirect("accept_invitation", token=invitation.token)
+        messages.success(request, "Welcome! Create your first team to get started.")
+        return redirect("team_create")
+    return render(request, "accounts/signup.html", {"form": form, "invitation": invitation})
+
+
+@login_required
+def team_create(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.create_team(form.cleaned_data["name"], _user(request))
+        except StudioError as exc:
+            form.add_error("name", exc.message)
+        else:
+            messages.success(request, f"Team {team.name} created.")
+            return redirect(team_home_url(team.uuid))
+    return render(request, "accounts/team_create.html", {"form": form})
+
+
+@login_required
+def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    invite_form = InviteForm()
+    if request.method == "POST":
+        membership = get_membership(request, team_uuid, manage=True)
+        invite_form = InviteForm(request.POST)
+        if invite_form.is_valid():
+            try:
+                invitation = services.invite(
+                    team,
+                    _user(request),
+                    role=invite_form.cleaned_data["role"],
+                    email=invite_form.cleaned_data["email"],
+                )
+            except StudioError as exc:
+                invite_form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    "Invitation created"
+                    + (f" and emailed to {invitation.email}" if invitation.email else "")
+                    + ". Copy the link below and send it to your teammate.",
+                )
+                return redirect("members", team_uuid=team.uuid)
+    team_members = team.memberships.select_related("user").order_by("user__email")
+    invitations = []
+    if membership.can_manage:
+        invitations = [i for i in team.invitations.filter(accepted_at__isnull=True) if i.is_usable]
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "team": team,
+            "membership": membership,
+            "members": team_members,
+            "invitations": [(i, services.invitation_url(i)) for i in invitations],
+            "invite_form": invite_form,
+            "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
+    acting = get_membership(request, team_uuid, manage=True)
+    target = team_object(Membership.objects.select_related("user"), acting.team, pk=member_id)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_role(acting, target, form.cleaned_data["role"])
+            messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
+        except StudioError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, "Pick one of the listed roles.")
+    return redirect("members", team_uuid=acting.team.uuid)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, team_uuid: UUID, member_id: int) -> HttpResponse:
+    acting = get_membership(request, team_uuid)
+    target = team_object(Membership.objects.select_related("user"), acting.team, pk=member_id)
+    if target.pk != acting.pk:
+        acting = get_membership(request, team_uuid, manage=True)
+    try:
+        services.remove_member(acting, target)
+    except StudioError as exc:
+        messages.error(request, exc.message)
+        return redirect("members", team_uuid=acting.team.uuid)
+    if target.pk == acting.pk:
+        messages.success(request, f"You left {acting.team.name}.")
+        return redirect("home")
+    messages.success(request, f"Removed {target.user.email} from the team.")
+    return redirect("members", team_uuid=acting.team.uuid)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HttpRequest, team_uuid: UUID, invitation_uuid: UUID) -> HttpResponse:
+    acting = get_membership(request, team_uuid, manage=True)
+    invitation = team_object(Invitation.objects.all(), acting.team, uuid=invitation_uuid)
+    services.revoke_invitation(invitation)
+    messages.success(request, "Invitation revoked; the link no longer works.")
+    return redirect("members", team_uuid=acting.team.uuid)
+
+
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = services.find_usable_invitation(token)
+    except StudioError as exc:
+        return render(
+            request, "accounts/invitation_invalid.html", {"error": exc.message}, status=404
+        )
+    if not request.user.is_authenticated:
+        return render(request, "accounts/invitation.html", {"invitation": invitation})
+    if request.method == "POST":
+        try:
+            membership = services.accept_invitation(token, _user(request))
+        except StudioError as exc:
+            messages.error(request, exc.message)
+            return render(request, "accounts/invitation.html", {"invitation": invitation})
+        messages.success(request, f"You joined {membership.team.name}.")
+        return redirect(team_home_url(membership.team.uuid))
+    already = Membership.objects.filter(team=invitation.team, user=request.user).exists()
+    return render(
+        request, "accounts/invitation.html", {"invitation": invitation, "already": already}
+    )
+
+
+@login_required
+def credits_page(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    redeem_form = RedeemForm()
+    if request.method == "POST":
+        get_membership(request, team_uuid, write=True)
+        redeem_form = RedeemForm(request.POST)
+        if redeem_form.is_valid():
+            try:
+                entry = credits.redeem_code(
+                    team, redeem_form.cleaned_data["code"], user=_user(request)
+                )
+            except StudioError as exc:
+                redeem_form.add_error("code", exc.message)
+            else:
+                messages.success(request, f"Redeemed {entry.amount:,} credits.")
+                return redirect("credits", team_uuid=team.uuid)
+    page = Paginator(
+        LedgerEntry.objects.filter(team=team).select_related("created_by"), 25
+    ).get_page(request.GET.get("page"))
+    usage = credits.daily_usage(team)
+    peak = max((amount for _, amount in usage), default=0)
+    context = {
+        "team": team,
+        "membership": membership,
+        "page": page,
+        "usage_bars": _usage_bars(usage, peak),
+        "usage_peak": peak,
+        "usage_total": sum(amount for _, amount in usage),
+        "redeem_form": redeem_form,
+    }
+    if getattr(request, "htmx", None) and request.htmx.target == "ledger":  # type: ignore[attr-defined]
+        return render(request, "accounts/credits.html#ledger", context)
+    return render(request, "accounts/credits.html", context)
+
+
+def _usage_bars(usage: list, peak: int) -> list[dict[str, object]]:
+    """Bar geometry for the 600x160 usage chart, computed here to keep the template plain."""
+    slot = 600 / max(len(usage), 1)
+    bars = []
+    for i, (day, amount) in enumerate(usage):
+        height = round(130 * amount / peak) if peak else 0
+        if amount and height < 2:
+            height = 2  # a day with any spend stays visible
+        bars.append(
+            {
+                "x": round(i * slot + slot * 0.15, 1),
+                "width": round(slot * 0.7, 1),
+                "y": 140 - height,
+                "height": height,
+                "day": day,
+                "amount": amount,
+            }
+        )
+    return bars
+
+
+@login_required
+def credit_badge(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    membership.team.refresh_from_db(fields=["plan_credits", "pack_credits", "redemption_credits"])
+    return render(request, "partials/credit_badge.html", {"current_team": membership.team})
+
+
+@login_required
+def team_settings(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    form = TeamForm(request.POST or None, initial={"name": membership.team.name})
+    if request.method == "POST":
+        membership = get_membership(request, team_uuid, manage=True)
+        if form.is_valid():
+            try:
+                services.rename_team(membership, form.cleaned_data["name"])
+            except StudioError as exc:
+                form.add_error("name", exc.message)
+            else:
+                messages.success(request, "Team renamed.")
+                return redirect("team_settings", team_uuid=membership.team.uuid)
+    return render(
+        request,
+        "accounts/team_settings.html",
+        {"team": membership.team, "membership": membership, "form": form},
+    )
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Profile saved.")
+        return redirect("account")
+    return render(request, "accounts/account.html", {"form": form})

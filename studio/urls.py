@@ -1,0 +1,11 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = f"{settings.STUDIO_SITE_NAME} administration"
+admin.site.site_title = settings.STUDIO_SITE_NAME
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("studio.accounts.urls")),
+]

@@ -1,0 +1,86 @@
+"""Shared fixtures: alice owns the team, bob is a member, vera a viewer, charlie an outsider."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from studio.accounts import credits, services
+from studio.accounts.models import Bucket, Membership, Role, Team, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email: str, **extra) -> User:
+        return User.objects.create_user(email=email, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user) -> User:
+    return make_user("alice@example.com", name="Alice")
+
+
+@pytest.fixture
+def bob(make_user) -> User:
+    return make_user("bob@example.com", name="Bob")
+
+
+@pytest.fixture
+def vera(make_user) -> User:
+    return make_user("vera@example.com", name="Vera")
+
+
+@pytest.fixture
+def charlie(make_user) -> User:
+    return make_user("charlie@example.com", name="Charlie")
+
+
+@pytest.fixture
+def team(alice, bob, vera) -> Team:
+    team = services.create_team("Acme", alice)
+    Membership.objects.create(user=bob, team=team, role=Role.MEMBER)
+    Membership.objects.create(user=vera, team=team, role=Role.VIEWER)
+    team.refresh_from_db()
+    return team
+
+
+@pytest.fixture
+def other_team(charlie) -> Team:
+    return services.create_team("Globex", charlie)
+
+
+@pytest.fixture
+def funded_team(team) -> Team:
+    credits.grant(team, 10_000, bucket=Bucket.PACK, note="test pack")
+    team.refresh_from_db()
+    return team
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    return client_for(bob)
+
+
+@pytest.fixture
+def vera_client(vera) -> Client:
+    return client_for(vera)
+
+
+@pytest.fixture
+def charlie_client(charlie) -> Client:
+    return client_for(charlie)
