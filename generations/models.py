@@ -7,7 +7,11 @@ types it does, its allowed parameter values and its price.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
 
 
 class GenerationType(models.TextChoices):
@@ -96,3 +100,155 @@ class Voice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.voice_id})"
+
+
+class GenerationState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SUBMITTING = "submitting", "Submitting"
+    RUNNING = "running", "Running"
+    COLLECTING = "collecting", "Collecting"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATES = [
+    GenerationState.QUEUED,
+    GenerationState.SUBMITTING,
+    GenerationState.RUNNING,
+    GenerationState.COLLECTING,
+]
+TERMINAL_STATES = [GenerationState.SUCCEEDED, GenerationState.FAILED, GenerationState.CANCELLED]
+
+
+class Source(models.TextChoices):
+    DASHBOARD = "dashboard", "Dashboard"
+    API = "api", "API"
+
+
+class Generation(models.Model):
+    """One paid job. Its state only moves by conditional UPDATEs in `generations.engine`."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="generations")
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.DASHBOARD)
+    # The public id of the API key that started it (kept even if the key is deleted).
+    api_key_id = models.UUIDField(null=True, blank=True)
+    type = models.CharField(max_length=20, choices=GenerationType.choices)
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="generations")
+    # Snapshots: the registry may change after the job was accepted.
+    model_identifier = models.CharField(max_length=120)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    prompt = models.TextField(blank=True)
+    params = models.JSONField(default=dict)
+    state = models.CharField(
+        max_length=12, choices=GenerationState.choices, default=GenerationState.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    upstream_handle = models.JSONField(default=dict, blank=True)
+    price = models.JSONField(default=dict, help_text="How the cost was computed, for receipts.")
+    credits_charged = models.PositiveIntegerField(default=0)
+    credits_refunded = models.PositiveIntegerField(default=0)
+    result_meta = models.JSONField(default=dict, blank=True)  # e.g. music title, lyrics
+    error = models.TextField(blank=True)
+    failure = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="gen_team_recent"),
+            models.Index(fields=["team", "state"], name="gen_team_state"),
+            models.Index(fields=["state", "next_poll_at"], name="gen_due_polls"),
+            models.Index(fields=["state", "lease_until"], name="gen_expired_leases"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="gen_idempotency_key_per_team",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="gen_progress_lte_100"),
+            models.CheckConstraint(
+                condition=Q(credits_refunded__lte=F("credits_charged")),
+                name="gen_refund_within_charge",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.uuid}"
+
+    @property
+    def ledger_cause(self) -> str:
+        return f"generation:{self.uuid}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+def asset_upload_to(asset: Asset, filename: str) -> str:
+    return f"generations/{asset.generation.team.uuid}/{asset.generation.uuid}/{filename}"
+
+
+class AssetKind(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+
+
+class Asset(models.Model):
+    """One output file of a generation, stored in Studio's own storage."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="assets")
+    index = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=AssetKind.choices)
+    file = models.FileField(upload_to=asset_upload_to, max_length=300)
+    mime_type = models.CharField(max_length=60)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True)
+    thumbnail_size_bytes = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["generation", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "index"], name="asset_once_per_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id}#{self.index}"
+
+    @property
+    def stored_bytes(self) -> int:
+        return self.size_bytes + self.thumbnail_size_bytes
+
+
+class Lease(models.Model):
+    """A named lock with an expiry, held by one process at a time (dispatcher, sweeper)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    holder = models.CharField(max_length=120, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,6 +6,7 @@ run with no configuration; DATABASE_URL and REDIS_URL switch to PostgreSQL and R
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    # Installed so its docs page uses the vendored Swagger UI files, not a CDN.
+    "ninja",
     "studio.accounts",
     "studio.vault",
     "generations",
@@ -231,6 +234,37 @@ STUDIO_SITE_NAME = env_str("STUDIO_SITE_NAME", "Studio")
 STUDIO_DEFAULT_PLAN = env_str("STUDIO_DEFAULT_PLAN", "free")
 STUDIO_INVITATION_DAYS = env_int("STUDIO_INVITATION_DAYS", 7, minimum=1)
 
+# --- Public API (studio/api, studio/vault) ---------------------------------------------------
+STUDIO_API_KEY_PREFIX = env_str("STUDIO_API_KEY_PREFIX", "studio")
+if not STUDIO_API_KEY_PREFIX.isalnum() or len(STUDIO_API_KEY_PREFIX) > 40:
+    raise ImproperlyConfigured("STUDIO_API_KEY_PREFIX must be 1-40 letters or digits")
+# Keys are stored as HMAC-SHA256(pepper, key): a separate secret from SECRET_KEY, so rotating
+# one does not invalidate (or expose) the other.
+STUDIO_API_KEY_PEPPER = env_str(
+    "STUDIO_API_KEY_PEPPER",
+    hashlib.sha256(b"studio-dev-api-key-pepper:" + SECRET_KEY.encode()).hexdigest()
+    if (DEBUG or TESTING)
+    else "",
+)
+if len(STUDIO_API_KEY_PEPPER) < 32:
+    raise ImproperlyConfigured(
+        "STUDIO_API_KEY_PEPPER (at least 32 characters) is required when STUDIO_DEBUG is off "
+        "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
+STUDIO_API_KEYS_PER_USER = env_int("STUDIO_API_KEYS_PER_USER", 5, minimum=1)
+STUDIO_API_KEY_TOUCH_SECONDS = env_int("STUDIO_API_KEY_TOUCH_SECONDS", 300, minimum=1)
+STUDIO_ACCESS_TOKEN_SECONDS = env_int("STUDIO_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
+# Requests per minute (the contract's defaults); plans and teams can raise them in the admin.
+STUDIO_RATE_LIMITS = {
+    "generation": env_int("STUDIO_RATE_GENERATION", 10, minimum=1),
+    "poll": env_int("STUDIO_RATE_POLL", 300, minimum=1),
+    "read": env_int("STUDIO_RATE_READ", 300, minimum=1),
+    "auth": env_int("STUDIO_RATE_AUTH", 20, minimum=1),
+}
+STUDIO_RATELIMIT_PREFIX = env_str("STUDIO_RATELIMIT_PREFIX", "rl")
+# Behind a proxy the client address is the last X-Forwarded-For entry (the proxy's own).
+STUDIO_BEHIND_PROXY = env_bool("STUDIO_BEHIND_PROXY", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -241,3 +275,10 @@ LOGGING = {
 }
 # Anyone may create an account (invitation links always may); off by default in production.
 STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
+# Let user-supplied URLs reach private addresses (tests' loopback fakes; never in production).
+STUDIO_ALLOW_PRIVATE_FETCH = env_bool("STUDIO_ALLOW_PRIVATE_FETCH", False)
+# Signed media links stay valid this long.
+STUDIO_MEDIA_URL_TTL = env_int("STUDIO_MEDIA_URL_TTL", 6 * 3600, minimum=60)
+STUDIO_MAX_INPUT_BYTES = env_int("STUDIO_MAX_INPUT_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Krev start endpoints wait this long for a result before answering 202 to be polled.
+STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minimum=0)

@@ -1,0 +1,219 @@
+"""The cluster's clockwork: the dispatcher that polls upstreams and the sweeper that repairs.
+
+django-q2 has no delayed tasks and its scheduler ticks about every 30 s, so a one-minute
+schedule starts `run_dispatcher`, which holds a DB lease (one dispatcher at a time across
+every cluster) and loops for most of the minute, polling every running generation whose
+`next_poll_at` is due, concurrently, with one async httpx client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+import httpx
+from django.db.models import Q
+from django.utils import timezone
+
+from generations import engine
+from generations.models import ACTIVE_STATES, Generation, GenerationState, Lease
+from generations.providers.base import (
+    Failure,
+    FailureCategory,
+    Outcome,
+    Pending,
+    get_adapter,
+)
+from studio import http
+
+log = logging.getLogger(__name__)
+S = GenerationState
+BATCH = 2000
+POLL_CONCURRENCY = 200
+
+
+def holder_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lease(name: str, holder: str, ttl: float) -> bool:
+    now = timezone.now()
+    Lease.objects.get_or_create(name=name)
+    return (
+        Lease.objects.filter(name=name)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(holder=holder))
+        .update(holder=holder, expires_at=now + timedelta(seconds=ttl))
+        == 1
+    )
+
+
+def release_lease(name: str, holder: str) -> None:
+    Lease.objects.filter(name=name, holder=holder).update(expires_at=None, holder="")
+
+
+def _interleave_by_team(generations: list[Generation]) -> list[Generation]:
+    """Round robin across teams, so one team's burst cannot starve the others."""
+    queues: dict[int, list[Generation]] = defaultdict(list)
+    for generation in generations:
+        queues[generation.team_id].append(generation)
+    ordered: list[Generation] = []
+    while queues:
+        for team_id in list(queues):
+            ordered.append(queues[team_id].pop(0))
+            if not queues[team_id]:
+                del queues[team_id]
+    return ordered
+
+
+async def _poll_all(generations: list[Generation]) -> list[tuple[Generation, Outcome]]:
+    semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
+    async with http.async_client(limits=httpx.Limits(max_connections=POLL_CONCURRENCY)) as client:
+
+        async def one(generation: Generation) -> tuple[Generation, Outcome]:
+            adapter = get_adapter(generation.provider)
+            async with semaphore:
+                try:
+                    return generation, await adapter.poll(client, engine._job(generation))
+                except Exception as exc:  # a broken poll is retried later, not a failure
+                    log.warning("poll of %s raised %r", generation.uuid, exc)
+                    return generation, Pending(generation.upstream_handle, poll_after=10)
+
+        return await asyncio.gather(*(one(g) for g in generations))
+
+
+def dispatch_once() -> int:
+    """One round: re-enqueue due retries, poll due running jobs. Returns how many were polled."""
+    now = timezone.now()
+    for pk in Generation.objects.filter(state=S.QUEUED, next_poll_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        if Generation.objects.filter(pk=pk, state=S.QUEUED, next_poll_at__lte=now).update(
+            next_poll_at=None
+        ):
+            engine.enqueue("generations.tasks.submit_generation", pk)
+    due = list(
+        Generation.objects.filter(state=S.RUNNING, next_poll_at__lte=now)
+        .select_related("team", "model")
+        .order_by("next_poll_at")[:BATCH]
+    )
+    if not due:
+        return 0
+    results = asyncio.run(_poll_all(_interleave_by_team(due)))
+    for generation, outcome in results:
+        if isinstance(outcome, Pending):
+            # The common case, kept to one UPDATE per job.
+            updates = {
+                "upstream_handle": outcome.handle,
+                "next_poll_at": timezone.now() + timedelta(seconds=outcome.poll_after),
+            }
+            query = Generation.objects.filter(pk=generation.pk, state=S.RUNNING)
+            if outcome.progress is not None and outcome.progress > generation.progress:
+                updates["progress"] = min(int(outcome.progress), 99)
+            query.update(**updates)
+        else:
+            engine.apply_outcome(generation.pk, outcome, S.RUNNING, collect_inline=False)
+    return len(due)
+
+
+def run_dispatcher(budget_seconds: float = 50.0) -> int:
+    holder = holder_name()
+    if not acquire_lease("dispatcher", holder, budget_seconds + 20):
+        return 0
+    polled = 0
+    end = time.monotonic() + budget_seconds
+    try:
+        while time.monotonic() < end:
+            count = dispatch_once()
+            polled += count
+            acquire_lease("dispatcher", holder, budget_seconds + 20)
+            if count == 0:
+                time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+    finally:
+        release_lease("dispatcher", holder)
+    return polled
+
+
+def sweep() -> dict[str, int]:
+    """Repair what crashes leave behind; safe to run anywhere, any number of times."""
+    now = timezone.now()
+    counts = {"timed_out": 0, "resubmitted": 0, "reconciled": 0, "recollected": 0, "requeued": 0}
+    for pk, kind in Generation.objects.filter(
+        state__in=ACTIVE_STATES, deadline_at__lt=now
+    ).values_list("pk", "type"):
+        if engine.fail(
+            pk,
+            Failure(
+                f"The {kind.replace('_', ' ')} did not finish in time; your credits were refunded",
+                FailureCategory.TIMEOUT,
+                "DEADLINE_EXCEEDED",
+                retryable=True,
+            ),
+        ):
+            counts["timed_out"] += 1
+    for generation in Generation.objects.filter(
+        state=S.SUBMITTING, lease_until__lt=now
+    ).select_related("team", "model"):
+        adapter = get_adapter(generation.provider)
+        if adapter.idempotent_submit:
+            if generation.attempts >= engine.MAX_SUBMIT_ATTEMPTS:
+                engine.fail(
+                    generation.pk,
+                    Failure(
+                        "The worker running this job stopped too many times",
+                        FailureCategory.INTERNAL,
+                        "WORKER_LOST",
+                        provider=generation.provider,
+                    ),
+                )
+                continue
+            if Generation.objects.filter(
+                pk=generation.pk, state=S.SUBMITTING, lease_until=generation.lease_until
+            ).update(state=S.QUEUED, lease_until=now + engine.REQUEUE_AFTER, next_poll_at=None):
+                engine.enqueue("generations.tasks.submit_generation", generation.pk)
+                counts["resubmitted"] += 1
+            continue
+        # The submit's answer never came: ask the upstream before refunding; never resubmit.
+        if not Generation.objects.filter(
+            pk=generation.pk, state=S.SUBMITTING, lease_until=generation.lease_until
+        ).update(lease_until=now + timedelta(minutes=2)):
+            continue
+        try:
+            outcome = adapter.reconcile(engine._job(generation))
+        except Exception:
+            log.exception("reconcile of %s raised; will retry", generation.uuid)
+            continue
+        counts["reconciled"] += 1
+        if outcome is None:
+            engine.fail(
+                generation.pk,
+                Failure(
+                    "The upstream never received this job; your credits were refunded",
+                    FailureCategory.UNKNOWN_OUTCOME,
+                    "SUBMIT_LOST",
+                    provider=generation.provider,
+                ),
+            )
+        else:
+            engine.apply_outcome(generation.pk, outcome, S.SUBMITTING, collect_inline=False)
+    for generation in Generation.objects.filter(state=S.COLLECTING, lease_until__lt=now):
+        if Generation.objects.filter(
+            pk=generation.pk, state=S.COLLECTING, lease_until=generation.lease_until
+        ).update(lease_until=now + engine.COLLECT_LEASE):
+            engine.enqueue("generations.tasks.collect_generation", generation.pk)
+            counts["recollected"] += 1
+    for generation in Generation.objects.filter(
+        state=S.QUEUED, lease_until__lt=now, next_poll_at__isnull=True
+    ):
+        if Generation.objects.filter(
+            pk=generation.pk, state=S.QUEUED, lease_until=generation.lease_until
+        ).update(lease_until=now + engine.REQUEUE_AFTER):
+            engine.enqueue("generations.tasks.submit_generation", generation.pk)
+            counts["requeued"] += 1
+    if any(counts.values()):
+        log.info("sweeper: %s", counts)
+    return counts

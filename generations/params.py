@@ -1,0 +1,286 @@
+"""Validation of generation requests, shared by both API dialects and the dashboard.
+
+Input is a plain dict in Studio's canonical field names (the dialect layers rename their
+fields first). Output is a normalised dict that the pricing, the engine and the providers
+read. Every rejection names the field and uses the contract's error codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from generations.models import AIModel, GenerationType, Voice
+from studio.errors import InvalidFields, MissingFields, ModelNotFound, WrongModelType
+
+MAX_PROMPT_CHARS = 4000
+ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "4:5", "5:4", "3:2", "2:3", "21:9"]
+VOCAL_GENDERS = {"m": "m", "male": "m", "f": "f", "female": "f"}
+AUDIO_MODES = ["auto", "off", "native"]
+
+
+def resolve_model(identifier: str | None, generation_type: str) -> AIModel:
+    """The requested model, or Smart Select's pick (the recommended enabled model)."""
+    if identifier in (None, "", "auto"):
+        candidates = [
+            m
+            for m in AIModel.objects.filter(enabled=True).order_by("-recommended", "sort_order")
+            if m.does(generation_type)
+        ]
+        if not candidates:
+            raise ModelNotFound(f"No enabled model can do {generation_type} generation")
+        return candidates[0]
+    if not isinstance(identifier, str):
+        raise InvalidFields("model must be a string")
+    model = AIModel.objects.filter(identifier=identifier, enabled=True).first()
+    if model is None:
+        raise ModelNotFound("Model not found")
+    if not model.does(generation_type):
+        raise WrongModelType(
+            f"Model {identifier} does not do {generation_type} generation; "
+            f"it does {', '.join(model.types)}"
+        )
+    return model
+
+
+# --- field readers ----------------------------------------------------------------------------
+
+
+def _text(raw: dict[str, Any], name: str, *, required: bool = False, max_len: int = 4000) -> str:
+    value = raw.get(name)
+    if value is None or value == "":
+        if required:
+            raise MissingFields(f"Missing required field: {name}")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidFields(f"{name} must be a string")
+    value = value.strip()
+    if required and not value:
+        raise MissingFields(f"Missing required field: {name}")
+    if len(value) > max_len:
+        raise InvalidFields(f"{name} is too long ({len(value)} characters; at most {max_len})")
+    return value
+
+
+def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "on", "yes"}:
+        return True
+    if isinstance(value, str) and value.lower() in {"false", "0", "off", "no"}:
+        return False
+    raise InvalidFields(f"{name} must be true or false")
+
+
+def _int(raw: dict[str, Any], name: str, default: int | None, *, lo: int, hi: int) -> int | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise InvalidFields(f"{name} must be an integer")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if not isinstance(value, int):
+        raise InvalidFields(f"{name} must be an integer")
+    if not lo <= value <= hi:
+        raise InvalidFields(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _choice(raw: dict[str, Any], name: str, default: str, allowed: list[str]) -> str:
+    value = raw.get(name)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidFields(f"{name} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _url(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidFields(f"{name} must be a URL")
+    value = value.strip()
+    if value.startswith("data:image/"):
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise InvalidFields(f"{name} must be an http(s) URL or a data:image URL")
+    if len(value) > 4096:
+        raise InvalidFields(f"{name} is too long")
+    return value
+
+
+def _url_list(raw: dict[str, Any], name: str, *, max_items: int) -> list[str]:
+    value = raw.get(name)
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidFields(f"{name} must be a list of URLs")
+    if len(value) > max_items:
+        raise InvalidFields(f"{name} takes at most {max_items} item(s)")
+    return [_url(v, name) for v in value]
+
+
+def _id_list(raw: dict[str, Any], name: str, *, max_items: int) -> list[str]:
+    value = raw.get(name)
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise InvalidFields(f"{name} must be a list of ids")
+    if len(value) > max_items:
+        raise InvalidFields(f"{name} takes at most {max_items} item(s)")
+    return [str(v) for v in value]
+
+
+def _aspect(raw: dict[str, Any], model: AIModel, default: str) -> str:
+    allowed = list(model.supported_aspect_ratios or ASPECT_RATIOS)
+    if default not in allowed:
+        default = allowed[0]
+    return _choice(raw, "aspect_ratio", default, allowed)
+
+
+def _seed(raw: dict[str, Any]) -> int | None:
+    return _int(raw, "seed", None, lo=0, hi=2**31 - 1)
+
+
+# --- per type ---------------------------------------------------------------------------------
+
+
+def _image(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    max_images = int((model.params or {}).get("max_images", 4))
+    count = _int(raw, "count", 1, lo=1, hi=max_images)
+    return {
+        "prompt": _text(raw, "prompt", required=True, max_len=MAX_PROMPT_CHARS),
+        "aspect_ratio": _aspect(raw, model, "1:1"),
+        "count": count,
+        "hd": _bool(raw, "hd", False),
+        "enhance_prompt": _bool(raw, "enhance_prompt", True),
+        "reference_images": _url_list(
+            raw, "reference_images", max_items=max(model.max_reference_images, 0)
+        ),
+        "visual_dna_ids": _id_list(raw, "visual_dna_ids", max_items=3),
+        "moodboard_id": _text(raw, "moodboard_id", max_len=64) or None,
+        "product_ids": _id_list(raw, "product_ids", max_items=4),
+        "preset_id": _text(raw, "preset_id", max_len=64) or None,
+        "seed": _seed(raw),
+    }
+
+
+def _duration(raw: dict[str, Any], model: AIModel, default: int) -> int:
+    allowed = [int(d) for d in (model.supported_durations or [])]
+    params = model.params or {}
+    lo = min(allowed) if allowed else int(params.get("min_duration", 1))
+    hi = max(allowed) if allowed else int(params.get("max_duration", 60))
+    default = default if lo <= default <= hi else lo
+    value = _int(raw, "duration", default, lo=lo, hi=hi)
+    assert value is not None
+    if allowed and value not in allowed:
+        raise InvalidFields(f"duration must be one of: {', '.join(map(str, allowed))}")
+    return value
+
+
+def _video(raw: dict[str, Any], model: AIModel, *, from_image: bool) -> dict[str, Any]:
+    image_url = raw.get("image_url")
+    if from_image and not image_url:
+        raise MissingFields("Missing required field: image_url")
+    return {
+        "prompt": _text(raw, "prompt", required=not from_image, max_len=MAX_PROMPT_CHARS),
+        "aspect_ratio": _aspect(raw, model, "16:9"),
+        "duration": _duration(raw, model, 5),
+        "image_url": _url(image_url, "image_url") if image_url else None,
+        "reference_images": _url_list(
+            raw, "reference_images", max_items=max(model.max_reference_images, 0)
+        ),
+        "audio_mode": _choice(raw, "audio_mode", "auto", AUDIO_MODES),
+        "enhance_prompt": _bool(raw, "enhance_prompt", True),
+        "visual_dna_ids": _id_list(raw, "visual_dna_ids", max_items=3),
+        "product_ids": _id_list(raw, "product_ids", max_items=4),
+        "preset_id": _text(raw, "preset_id", max_len=64) or None,
+        "hd": _bool(raw, "hd", False),
+        "seed": _seed(raw),
+    }
+
+
+def _music(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    gender = raw.get("vocal_gender")
+    if gender not in (None, ""):
+        if not isinstance(gender, str) or gender.lower() not in VOCAL_GENDERS:
+            raise InvalidFields("vocal_gender must be one of: m, f, male, female")
+        gender = VOCAL_GENDERS[gender.lower()]
+    default = int((model.params or {}).get("default_duration", 30))
+    return {
+        "prompt": _text(raw, "prompt", required=True, max_len=MAX_PROMPT_CHARS),
+        "style": _text(raw, "style", max_len=200),
+        "instrumental": _bool(raw, "instrumental", False),
+        "lyrics": _text(raw, "lyrics", max_len=5000),
+        "vocal_gender": gender or "",
+        "duration": _duration(raw, model, default),
+        "enhance_prompt": _bool(raw, "enhance_prompt", True),
+        "seed": _seed(raw),
+    }
+
+
+def _speech(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    max_chars = int((model.params or {}).get("max_chars", 5000))
+    text = _text(raw, "text", required=True, max_len=max_chars)
+    voices = Voice.objects.filter(provider=model.provider, enabled=True)
+    voice_id = raw.get("voice")
+    language = _text(raw, "language", max_len=20) or "en-US"
+    if voice_id in (None, ""):
+        voice = voices.filter(language_code__iexact=language).first() or voices.first()
+        if voice is None:
+            raise InvalidFields("This model has no voices; pick another model")
+    else:
+        if not isinstance(voice_id, str):
+            raise InvalidFields("voice must be a string")
+        voice = voices.filter(voice_id=voice_id).first()
+        if voice is None:
+            raise InvalidFields(
+                f"Unknown voice {voice_id!r} for this model; list voices with GET /api/v1/voices"
+            )
+    return {"text": text, "voice": voice.voice_id, "language": voice.language_code}
+
+
+def _sound(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    params = model.params or {}
+    lo, hi = int(params.get("min_duration", 1)), int(params.get("max_duration", 30))
+    auto = raw.get("duration") in (None, "", "auto")
+    duration = None if auto else _int(raw, "duration", None, lo=lo, hi=hi)
+    return {
+        "prompt": _text(raw, "prompt", required=True, max_len=MAX_PROMPT_CHARS),
+        "duration": duration,
+        "seed": _seed(raw),
+    }
+
+
+def validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    if generation_type == GenerationType.IMAGE:
+        return _image(raw, model)
+    if generation_type == GenerationType.VIDEO:
+        return _video(raw, model, from_image=False)
+    if generation_type == GenerationType.VIDEO_FROM_IMAGE:
+        return _video(raw, model, from_image=True)
+    if generation_type == GenerationType.MUSIC:
+        return _music(raw, model)
+    if generation_type == GenerationType.SPEECH:
+        return _speech(raw, model)
+    if generation_type == GenerationType.SOUND:
+        return _sound(raw, model)
+    raise InvalidFields(f"Unknown generation type {generation_type!r}")
+
+
+def prompt_of(generation_type: str, params: dict[str, Any]) -> str:
+    return (
+        params.get("text")
+        if generation_type == GenerationType.SPEECH
+        else params.get("prompt") or ""
+    )  # type: ignore[return-value]

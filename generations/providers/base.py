@@ -1,0 +1,133 @@
+"""The contract between the engine and an upstream.
+
+`submit(job)` makes one upstream call and answers with `Finished` (synchronous providers),
+`Pending` (a handle to poll) or `Failed`. `poll(client, job)` makes one status call.
+`cancel(job)` is best-effort. Failures are classified so the engine can decide: retry with
+backoff, fail and refund, or keep waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+
+class FailureCategory:
+    RETRYABLE = "retryable"
+    CONTENT_POLICY = "content_policy"
+    AUTH = "auth"
+    QUOTA = "quota"
+    INVALID_INPUT = "invalid_input"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    INTERNAL = "internal"
+    UNKNOWN_OUTCOME = "unknown_outcome"
+
+
+@dataclass(frozen=True)
+class Failure:
+    message: str
+    category: str = FailureCategory.INTERNAL
+    code: str = "GENERATION_FAILED"
+    retryable: bool = False
+    provider: str = ""
+    retry_after: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            "category": self.category,
+            "code": self.code,
+            "retryable": self.retryable,
+            "provider": self.provider,
+        }
+
+
+@dataclass(frozen=True)
+class Output:
+    """A produced file: a local path (offline engine) or an upstream URL to download."""
+
+    path: Path | None = None
+    url: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    outputs: list[Output]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Pending:
+    handle: dict[str, Any]
+    progress: int | None = None
+    poll_after: float = 3.0
+
+
+@dataclass(frozen=True)
+class Failed:
+    failure: Failure
+
+
+Outcome = Finished | Pending | Failed
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a provider is told about a generation; no ORM objects cross this line."""
+
+    generation_id: str
+    team_id: str
+    type: str
+    upstream_model: str
+    params: dict[str, Any]
+    handle: dict[str, Any]
+    work_dir: Path
+    inputs: dict[str, Path] = field(default_factory=dict)  # fetched source/reference files
+
+
+class ProviderAdapter:
+    name: ClassVar[str] = ""
+    # Re-running submit after a crash cannot create a second paid upstream job.
+    idempotent_submit: ClassVar[bool] = False
+    # How long one submit step may take before the sweeper considers its worker dead.
+    submit_lease_seconds: ClassVar[int] = 120
+
+    def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
+        raise NotImplementedError
+
+    async def poll(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+        raise NotImplementedError
+
+    def cancel(self, job: Job) -> None:
+        """Ask the upstream to stop; best-effort, errors are ignored by the caller."""
+
+    def reconcile(self, job: Job) -> Outcome | None:
+        """After a submit whose answer never came: look the job up upstream.
+
+        None means "the upstream never heard of it", so it is safe to refund.
+        """
+        return None
+
+
+_ADAPTERS: dict[str, ProviderAdapter] = {}
+
+
+def register(adapter: ProviderAdapter) -> ProviderAdapter:
+    _ADAPTERS[adapter.name] = adapter
+    return adapter
+
+
+def get_adapter(name: str) -> ProviderAdapter:
+    if not _ADAPTERS:
+        from generations.providers import registry  # noqa: F401 - registers the adapters
+    try:
+        return _ADAPTERS[name]
+    except KeyError:
+        raise LookupError(f"No provider adapter named {name!r}") from None

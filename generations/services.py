@@ -1,0 +1,158 @@
+"""Generation use cases: start, cancel, delete, re-run. Views, API handlers and tasks call these."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from generations import engine, params, pricing
+from generations.models import Generation, GenerationState, Source
+from studio.accounts import credits
+from studio.accounts.models import Team, User
+from studio.errors import Conflict, Forbidden, InvalidFields
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Started:
+    generation: Generation
+    replayed: bool  # True when an Idempotency-Key returned an earlier generation
+
+
+def _fingerprint(generation_type: str, model_identifier: str, validated: dict[str, Any]) -> str:
+    body = json.dumps(
+        {"type": generation_type, "model": model_identifier, "params": validated},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replay(team: Team, key: str, fingerprint: str) -> Generation | None:
+    existing = Generation.objects.filter(team=team, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        # The window has passed: the key is free again.
+        Generation.objects.filter(pk=existing.pk).update(idempotency_key="")
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict("This Idempotency-Key was already used with a different request body")
+    return existing
+
+
+def start_generation(
+    team: Team,
+    user: User | None,
+    generation_type: str,
+    raw: dict[str, Any],
+    *,
+    source: str = Source.DASHBOARD,
+    api_key_id: UUID | None = None,
+    idempotency_key: str | None = None,
+) -> Started:
+    """Validate, price, charge and create a generation in one transaction, then enqueue it.
+
+    Either the team is charged and the job exists and will run, or nothing changed.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidFields("The request body must be a JSON object")
+    model = params.resolve_model(raw.get("model"), generation_type)
+    validated = params.validate(generation_type, raw, model)
+    fingerprint = _fingerprint(generation_type, model.identifier, validated)
+    key = (idempotency_key or "").strip()
+    if len(key) > 255:
+        raise InvalidFields("Idempotency-Key is at most 255 characters")
+    if key:
+        replay = _replay(team, key, fingerprint)
+        if replay is not None:
+            return Started(replay, True)
+    if validated.get("seed", "absent") is None:
+        # Fixed now, so a re-run of the same job after a crash renders the same thing.
+        validated["seed"] = secrets.randbelow(2**31)
+    if team.storage_used_bytes >= team.plan.storage_limit_bytes:
+        raise Forbidden(
+            "Your team's storage is full; delete old generations or move to a larger plan"
+        )
+    quote = pricing.quote(model, generation_type, validated)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            generation = Generation.objects.create(
+                team=team,
+                created_by=user,
+                source=source,
+                api_key_id=api_key_id,
+                type=generation_type,
+                model=model,
+                model_identifier=model.identifier,
+                provider=model.provider,
+                prompt=params.prompt_of(generation_type, validated),
+                params=validated,
+                price=quote.as_dict(),
+                credits_charged=quote.credits,
+                idempotency_key=key,
+                request_fingerprint=fingerprint,
+                deadline_at=now + engine.deadline_for(generation_type),
+                lease_until=now + engine.REQUEUE_AFTER,
+                created_at=now,
+            )
+            credits.debit(
+                team,
+                quote.credits,
+                generation.ledger_cause,
+                note=f"{generation.get_type_display()} · {model.name}",
+                user=user,
+            )
+            transaction.on_commit(
+                lambda: engine.enqueue("generations.tasks.submit_generation", generation.pk)
+            )
+    except IntegrityError:
+        if not key:
+            raise
+        # A concurrent request with the same key won the race; answer as it did.
+        replay = _replay(team, key, fingerprint)
+        if replay is None:
+            raise
+        return Started(replay, True)
+    return Started(generation, False)
+
+
+def cancel_generation(generation: Generation) -> Generation:
+    """Cancel and refund; Conflict if it already finished."""
+    cancelled = engine.cancel(generation.pk)
+    if cancelled is None:
+        generation.refresh_from_db()
+        raise Conflict(
+            f"This generation already {generation.get_state_display().lower()}; "
+            "only queued or running generations can be cancelled"
+        )
+    return cancelled
+
+
+def delete_generation(generation: Generation) -> None:
+    """Delete a finished generation and its files (running ones must be cancelled first)."""
+    if generation.state not in (
+        GenerationState.SUCCEEDED,
+        GenerationState.FAILED,
+        GenerationState.CANCELLED,
+    ):
+        raise Conflict("Cancel this generation before deleting it")
+    engine.delete_assets(generation)
+    generation.delete()
+
+
+def rerun_request(generation: Generation) -> dict[str, Any]:
+    """The raw request that starts the same generation again (with a fresh seed)."""
+    raw = {k: v for k, v in generation.params.items() if k != "seed"}
+    raw["model"] = generation.model_identifier
+    return raw

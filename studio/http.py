@@ -1,0 +1,100 @@
+"""The one outbound-HTTP wrapper: timeouts per phase, a User-Agent, response size caps, and
+private-address blocking for URLs that users supply (redirects are checked the same way).
+
+Operator-configured upstream base URLs are trusted (they may be on a private network, e.g.
+a vLLM box); URLs that arrive in a request body are not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlparse
+
+import httpx
+from django.conf import settings
+
+from studio.errors import InvalidFields, PayloadTooLarge
+
+USER_AGENT = "Studio/0.1 (+self-hosted generative media)"
+TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
+MAX_REDIRECTS = 5
+
+
+class BlockedAddress(InvalidFields):
+    default_message = "That URL points to a private or reserved address"
+
+
+def _check_public(url: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise InvalidFields(f"Only http(s) URLs can be fetched: {url[:100]}")
+    if getattr(settings, "STUDIO_ALLOW_PRIVATE_FETCH", False):
+        return
+    try:
+        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise InvalidFields(f"Could not resolve the host of {url[:100]}") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise BlockedAddress(
+                f"{parsed.hostname} resolves to a private or reserved address; "
+                "use a public URL or upload the file"
+            )
+
+
+def client(**kwargs: object) -> httpx.Client:
+    return httpx.Client(
+        timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def async_client(**kwargs: object) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def fetch_bytes(url: str, *, max_bytes: int, user_supplied: bool = True) -> tuple[bytes, str]:
+    """GET `url` and return (body, content type), refusing bodies over `max_bytes`.
+
+    Redirects are followed by hand so each hop gets the same address check.
+    """
+    with client() as http:
+        for _ in range(MAX_REDIRECTS + 1):
+            if user_supplied:
+                _check_public(url)
+            try:
+                with http.stream("GET", url) as response:
+                    if response.is_redirect:
+                        url = urljoin(url, response.headers.get("location", ""))
+                        continue
+                    if response.status_code >= 400:
+                        raise InvalidFields(
+                            f"Fetching {url[:100]} failed with HTTP {response.status_code}"
+                        )
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit() and int(declared) > max_bytes:
+                        raise PayloadTooLarge(f"The file at {url[:100]} is over {max_bytes} bytes")
+                    chunks, total = [], 0
+                    for chunk in response.iter_bytes():
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise PayloadTooLarge(
+                                f"The file at {url[:100]} is over {max_bytes} bytes"
+                            )
+                        chunks.append(chunk)
+                    content_type = response.headers.get("content-type", "").split(";")[0]
+                    return b"".join(chunks), content_type
+            except httpx.HTTPError as exc:
+                raise InvalidFields(
+                    f"Could not fetch {url[:100]}: {exc.__class__.__name__}"
+                ) from None
+        raise InvalidFields(f"Too many redirects fetching {url[:100]}")
