@@ -127,3 +127,16 @@ def ranged_file_response(
     for name, value in headers.items():
         file_response[name] = value
     return file_response
+
+
+def asset_urls(asset: object, *, ttl: int | None = None) -> dict[str, str | None]:
+    """Absolute signed links to an asset's file and thumbnail (None when it has none)."""
+    uuid = str(asset.uuid)  # type: ignore[attr-defined]
+    name = Path(asset.file.name).name  # type: ignore[attr-defined]
+    thumb = asset.thumbnail  # type: ignore[attr-defined]
+    return {
+        "url": signed_url(uuid, "file", name, ttl=ttl),
+        "thumbnail_url": signed_url(uuid, "thumb", Path(thumb.name).name, ttl=ttl)
+        if thumb and thumb.name
+        else None,
+    }

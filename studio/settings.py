@@ -141,7 +141,8 @@ else:
 # failed tasks on its own: failures are acknowledged and schedules never catch up.
 Q_CLUSTER: dict[str, object] = {
     "name": "studio",
-    "workers": env_int("STUDIO_CLUSTER_WORKERS", 2, minimum=1),
+    # One worker is mostly the dispatcher's minute-long loop; the others run jobs.
+    "workers": env_int("STUDIO_CLUSTER_WORKERS", 3, minimum=2),
     "timeout": env_int("STUDIO_TASK_TIMEOUT", 240, minimum=10),
     "retry": env_int("STUDIO_TASK_RETRY", 300, minimum=20),
     "max_attempts": 1,
@@ -195,7 +196,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STUDIO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
-MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT = Path(
+    env_str("STUDIO_MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media")))
+)
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

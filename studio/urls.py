@@ -8,4 +8,5 @@ admin.site.site_title = settings.STUDIO_SITE_NAME
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("studio.accounts.urls")),
+    path("", include("generations.urls")),
 ]
