@@ -2,11 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from studio.api.root import api
+
 admin.site.site_header = f"{settings.STUDIO_SITE_NAME} administration"
 admin.site.site_title = settings.STUDIO_SITE_NAME
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
     path("", include("studio.accounts.urls")),
+    path("", include("studio.vault.urls")),
     path("", include("generations.urls")),
 ]

@@ -1,0 +1,128 @@
+"""The generations app's public endpoints (router mounted at /api/v1).
+
+Reads of the registry live here now; the generation endpoints of both dialects (start,
+status, cancel, chat) are added below, in the marked section, with their `auth=` declaring
+scope and rate class: `auth=api_key("images", limit=RateClass.GENERATION)` for a start,
+`auth=api_key(limit=RateClass.POLL)` for a status poll.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from generations.models import GenerationType, Provider, Voice
+from generations.registry import enabled_models
+from studio.api.auth import api_key, caller_team
+from studio.api.ratelimit import RateClass
+from studio.api.schemas import kolbo, with_errors
+
+router = Router(tags=["Models and voices"])
+
+TypeName = Literal["image", "video", "video_from_image", "music", "speech", "sound", "chat"]
+ProviderName = Literal["local", "fal", "openai", "replicate", "kolbo", "krev"]
+assert set(TypeName.__args__) == set(GenerationType.values)  # type: ignore[attr-defined]
+assert set(ProviderName.__args__) == set(Provider.values)  # type: ignore[attr-defined]
+
+
+# --- Registry reads ---------------------------------------------------------------------------
+
+
+class ModelFilters(Schema):
+    type: TypeName | None = Field(None, description="Only models that do this generation type")
+    provider: ProviderName | None = None
+
+
+class ModelOut(Schema):
+    identifier: str
+    name: str
+    provider: str
+    types: list[str]
+    credit: int
+    pricing_unit: str
+    supported_aspect_ratios: list[str]
+    supported_durations: list[int]
+    max_reference_images: int
+    recommended: bool
+    new_model: bool
+
+
+class ModelsOut(Schema):
+    success: Literal[True] = True
+    models: list[ModelOut]
+    count: int
+
+
+@router.get(
+    "/models",
+    auth=api_key(limit=RateClass.READ),
+    response=with_errors(ModelsOut),
+    summary="List the models this team can use",
+)
+def list_models(request: HttpRequest, filters: Query[ModelFilters]) -> dict:
+    models = enabled_models(caller_team(request))
+    if filters.provider:
+        models = models.filter(provider=filters.provider)
+    rows = [m for m in models if filters.type is None or m.does(filters.type)]
+    return kolbo(models=rows, count=len(rows))
+
+
+class VoiceFilters(Schema):
+    provider: ProviderName | None = None
+    language: str | None = Field(
+        None, max_length=60, description='A language name ("English") or code ("en", "en-US")'
+    )
+    gender: Literal["male", "female", "m", "f"] | None = None
+
+
+class VoiceOut(Schema):
+    voice_id: str
+    name: str
+    provider: str
+    language: str
+    language_code: str
+    gender: str
+    accent: str
+    preview_url: str
+    styles: list[str]
+    custom: bool
+
+
+class VoicesOut(Schema):
+    success: Literal[True] = True
+    voices: list[VoiceOut]
+    count: int
+
+
+@router.get(
+    "/voices",
+    auth=api_key(limit=RateClass.READ),
+    response=with_errors(VoicesOut),
+    summary="List the voices for speech generation",
+)
+def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
+    voices = Voice.objects.filter(enabled=True)
+    if filters.provider:
+        voices = voices.filter(provider=filters.provider)
+    if filters.language:
+        lang = filters.language.strip()
+        voices = voices.filter(
+            Q(language__iexact=lang)
+            | Q(language_code__iexact=lang)
+            | Q(language_code__istartswith=f"{lang}-")
+        )
+    if filters.gender:
+        voices = voices.filter(
+            gender={"m": "male", "f": "female"}.get(filters.gender, filters.gender)
+        )
+    rows = list(voices)
+    return kolbo(voices=rows, count=len(rows))
+
+
+# --- Generation endpoints (both dialects) -----------------------------------------------------
+# Start endpoints: auth=api_key(<scope>, limit=RateClass.GENERATION[, dialect="krev"]).
+# Status/poll endpoints: auth=api_key(<scope>, limit=RateClass.POLL).

@@ -1,0 +1,55 @@
+"""Reading the model registry: which models a team may use, and Smart Select.
+
+`resolve_model` is what every generation endpoint calls to turn the request's `model`
+(or its absence) into an `AIModel`, raising the contract's MODEL_NOT_FOUND or
+WRONG_MODEL_TYPE.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from generations.models import AIModel, GenerationType
+from studio.accounts.models import Team
+from studio.errors import InvalidFields, ModelNotFound, WrongModelType
+
+SMART_SELECT = ("", "auto")
+
+
+def enabled_models(team: Team | None = None) -> QuerySet[AIModel]:
+    """Models `team` may use, Smart Select's preference first.
+
+    Every enabled model is available to every team today; per-team enablement (a plan's
+    model list) would narrow this queryset and nothing else.
+    """
+    return AIModel.objects.filter(enabled=True).order_by("-recommended", "sort_order", "name")
+
+
+def resolve_model(
+    identifier: str | None, generation_type: str, team: Team | None = None
+) -> AIModel:
+    """The model a request names, or Smart Select's pick when it names none (or "auto").
+
+    Smart Select: the recommended enabled model of the type, else the lowest `sort_order`.
+    Unknown or disabled identifiers raise ModelNotFound; a model that does not do
+    `generation_type` raises WrongModelType.
+    """
+    if generation_type not in GenerationType.values:
+        raise ValueError(f"unknown generation type {generation_type!r}")
+    models = enabled_models(team)
+    if identifier is None or identifier in SMART_SELECT:
+        for model in models:
+            if model.does(generation_type):
+                return model
+        raise ModelNotFound(f"No enabled model can do {generation_type} generation")
+    if not isinstance(identifier, str):
+        raise InvalidFields("'model' must be a string")
+    found = models.filter(identifier=identifier).first()
+    if found is None:
+        raise ModelNotFound("Model not found")
+    if not found.does(generation_type):
+        raise WrongModelType(
+            f"Model {identifier} does not do {generation_type} generation; "
+            f"it does {', '.join(found.types)}"
+        )
+    return found

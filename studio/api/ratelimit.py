@@ -1,0 +1,144 @@
+"""Fixed-window rate limits shared by every web process.
+
+Each request class has a per-minute limit (settings.STUDIO_RATE_LIMITS, raised per plan and
+per team by the `*_rate_limit` fields). A counter is keyed by the subject (a user for
+generation, the client IP for reads and polls) and the current minute. Counting must be
+atomic across processes and machines:
+
+- Redis (REDIS_URL): `cache.add(key, 0)` then `cache.incr(key)`, which is Redis INCR.
+- DatabaseCache (the embedded default): Django's `incr` there is a get followed by a set,
+  so two processes can read the same value and both pass. We count in our own table
+  instead, with one `INSERT … ON CONFLICT DO UPDATE … RETURNING` statement (SQLite ≥ 3.35
+  and PostgreSQL), atomic in the database whatever the number of processes.
+
+A limited request is rejected with `RateLimited` (429, `Retry-After` = seconds left in the
+window) before any work is done.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection
+from django.http import HttpRequest
+
+from studio.accounts.models import Team
+from studio.errors import RateLimited
+from studio.vault.models import RateCounter
+
+WINDOW_SECONDS = 60
+
+
+class RateClass(StrEnum):
+    """What an endpoint costs against the limits; declare it with `api_key(limit=...)`."""
+
+    GENERATION = "generation"  # every POST that starts paid work: per user, all keys together
+    POLL = "poll"  # status polling: per client IP
+    READ = "read"  # models, credits, voices, lists: per client IP
+    AUTH = "auth"  # password logins for access tokens: per client IP
+
+
+_TEAM_FIELD = {
+    RateClass.GENERATION: "generation_rate_limit",
+    RateClass.POLL: "poll_rate_limit",
+    RateClass.READ: "read_rate_limit",
+}
+
+
+def limit_for(rate_class: RateClass, team: Team | None) -> int:
+    """Requests per minute: the team's override, else its plan's, else the site default."""
+    field = _TEAM_FIELD.get(rate_class)
+    if team is not None and field:
+        override = getattr(team, field)
+        if override:
+            return int(override)
+        plan_limit = getattr(team.plan, field) if team.plan_id else None
+        if plan_limit:
+            return int(plan_limit)
+    return int(settings.STUDIO_RATE_LIMITS[rate_class.value])
+
+
+def client_ip(request: HttpRequest) -> str:
+    if settings.STUDIO_BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def _cache_counts_atomically() -> bool:
+    # `cache` is a proxy; the backend behind it decides (LocMem and Redis incr atomically).
+    return not isinstance(caches["default"], DatabaseCache)
+
+
+def _count_in_database(key: str, window: int) -> int:
+    qn = connection.ops.quote_name
+    table, subject, win, hits = (
+        qn(RateCounter._meta.db_table),
+        qn("subject"),
+        qn("window"),
+        qn("hits"),
+    )
+    sql = (
+        f"INSERT INTO {table} ({subject}, {win}, {hits}) VALUES (%s, %s, 1) "  # noqa: S608
+        f"ON CONFLICT ({subject}) DO UPDATE SET {hits} = CASE WHEN {table}.{win} = "
+        f"excluded.{win} THEN {table}.{hits} + 1 ELSE 1 END, {win} = excluded.{win} "
+        f"RETURNING {hits}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key, window])
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def _count_in_cache(key: str, window: int) -> int:
+    cache_key = f"{key}:{window}"
+    cache.add(cache_key, 0, timeout=WINDOW_SECONDS * 2)
+    try:
+        return int(cache.incr(cache_key))
+    except ValueError:  # evicted between add and incr: start again
+        cache.add(cache_key, 1, timeout=WINDOW_SECONDS * 2)
+        return 1
+
+
+def hit(rate_class: RateClass, subject: str, limit: int, *, now: float | None = None) -> int:
+    """Count one request of `subject`; raise RateLimited once the window's limit is passed.
+
+    Returns the count in the current window (1 for the first request).
+    """
+    now = time.time() if now is None else now
+    window = int(now // WINDOW_SECONDS)
+    key = f"{settings.STUDIO_RATELIMIT_PREFIX}:{rate_class.value}:{subject}"
+    if _cache_counts_atomically():
+        count = _count_in_cache(key, window)
+    else:
+        count = _count_in_database(key, window)
+    if count > limit:
+        retry_after = math.ceil((window + 1) * WINDOW_SECONDS - now)
+        raise RateLimited(retry_after=retry_after)
+    return count
+
+
+def check(rate_class: RateClass, request: HttpRequest, *, team: Team | None, user_id: int | None):
+    """Apply `rate_class` to a request: per user for generation, per client IP otherwise."""
+    if rate_class == RateClass.GENERATION and user_id is not None:
+        subject = f"u{user_id}"
+    elif team is not None:
+        # Per IP, and per team so one team's raised limit is not spent by another's
+        # traffic from the same address (offices behind one NAT).
+        subject = f"{client_ip(request)}:t{team.pk}"
+    else:
+        subject = client_ip(request)
+    return hit(rate_class, subject, limit_for(rate_class, team))
+
+
+def purge_stale_counters(*, now: float | None = None) -> int:
+    """Delete database counters of past windows (housekeeping; counting never needs it)."""
+    window = int((time.time() if now is None else now) // WINDOW_SECONDS)
+    deleted, _ = RateCounter.objects.filter(window__lt=window - 1).delete()
+    return deleted
