@@ -1,16 +1,495 @@
-"""Pages of the Studio and Gallery, their htmx partials, and signed media delivery."""
+"""Pages of the Studio and Gallery, their htmx partials, and signed media delivery.
+
+Live status: the Studio page (and a running job's detail page) holds one poller element
+that asks `studio_poll` every 2 s, while the tab is visible, for the cards it lists as
+active; the answer swaps each card out of band and replaces the poller itself, without its
+trigger (status 286) once nothing runs. A poll is two indexed reads, whatever the number
+of jobs, and never reaches an upstream.
+"""
 
 from __future__ import annotations
 
+import uuid as uuid_lib
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseStopPolling,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
-from generations import storage
-from generations.models import Asset
+from generations import params, pricing, services, storage
+from generations.forms import (
+    SMART_SELECT,
+    STUDIO_TYPES,
+    TYPE_INFO,
+    GalleryFilterForm,
+    StudioForm,
+    models_for,
+    pick_model,
+    source_images,
+    unit_label,
+)
+from generations.models import (
+    ACTIVE_STATES,
+    Asset,
+    AssetKind,
+    Generation,
+    GenerationType,
+)
+from studio.accounts.access import get_membership, team_object
+from studio.accounts.models import Membership, Team, User
+from studio.errors import Forbidden, InsufficientCredits, StudioError
+
+RECENT_CARDS = 12
+GALLERY_PAGE_SIZE = 24
+MAX_POLLED_CARDS = 100
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def _htmx_target(request: HttpRequest) -> str | None:
+    htmx = getattr(request, "htmx", None)
+    return htmx.target if htmx else None
+
+
+# --- cards -------------------------------------------------------------------------------------
+
+
+def card_queryset(team: Team) -> QuerySet[Generation]:
+    """A team's generations with what a card shows, in two queries however many there are."""
+    return (
+        Generation.objects.filter(team=team)
+        .select_related("model", "created_by")
+        .prefetch_related("assets")
+    )
+
+
+def _media(asset: Asset) -> dict[str, Any]:
+    """Links for one asset: relative signed paths, so pages work behind any host name."""
+    name = Path(asset.file.name or "").name
+    url = storage.signed_path(str(asset.uuid), "file", name)
+    thumb = None
+    if asset.thumbnail and asset.thumbnail.name:
+        thumb = storage.signed_path(str(asset.uuid), "thumb", Path(asset.thumbnail.name).name)
+    return {
+        "asset": asset,
+        "kind": asset.kind,
+        "url": url,
+        "thumbnail_url": thumb,
+        "preview_url": thumb or (url if asset.kind == AssetKind.IMAGE else None),
+        "download_url": f"{url}&download=1",
+        "name": name,
+    }
+
+
+def decorate(generations: list[Generation]) -> list[Generation]:
+    """Attach the links and labels the card templates read (templates cannot call helpers)."""
+    for g in generations:
+        g.media = [_media(a) for a in g.assets.all()]  # type: ignore[attr-defined]
+        g.type_icon = TYPE_INFO[g.type].icon if g.type in TYPE_INFO else "◇"  # type: ignore[attr-defined]
+    return generations
+
+
+def _poller_context(team: Team, generations: list[Generation]) -> dict[str, Any]:
+    return {"polling": any(g.is_active for g in generations)}
+
+
+# --- Studio ------------------------------------------------------------------------------------
+
+
+def _studio_form(
+    request: HttpRequest, team: Team, generation_type: str, data: Any, *, bound: bool
+) -> StudioForm:
+    models = models_for(generation_type)
+    model = pick_model(models, data.get("model"))
+    sources = source_images(team) if generation_type == GenerationType.VIDEO_FROM_IMAGE else []
+    kwargs: dict[str, Any] = {
+        "generation_type": generation_type,
+        "models": models,
+        "model": model,
+        "sources": sources,
+    }
+    if bound:
+        return StudioForm(data, **kwargs)
+    initial = {k: data.get(k) for k in data if k not in ("csrfmiddlewaretoken",)}
+    initial["type"] = generation_type
+    return StudioForm(initial=initial, **kwargs)
+
+
+def _type_from(data: Any) -> str:
+    value = data.get("type") or GenerationType.IMAGE
+    return value if value in TYPE_INFO else GenerationType.IMAGE
+
+
+def _quote_context(form: StudioForm, team: Team) -> dict[str, Any]:
+    """The live cost line: price of what the form holds now, and the balance next to it."""
+    team.refresh_from_db(fields=["plan_credits", "pack_credits", "redemption_credits"])
+    balance = team.total_credits
+    context: dict[str, Any] = {"balance": balance, "quote": None, "quote_error": None}
+    if form.model is None:
+        context["quote_error"] = "No model can do this yet; an admin can enable one."
+        return context
+    try:
+        validated = params.validate(form.generation_type, form.preview_request(), form.model)
+        quote = pricing.quote(form.model, form.generation_type, validated)
+    except StudioError as exc:
+        context["quote_error"] = exc.message
+        return context
+    context["quote"] = quote
+    context["shortfall"] = max(quote.credits - balance, 0)
+    return context
+
+
+def _form_context(
+    request: HttpRequest, membership: Membership, form: StudioForm, **extra: Any
+) -> dict[str, Any]:
+    team = membership.team
+    return {
+        "team": team,
+        "membership": membership,
+        "form": form,
+        "types": STUDIO_TYPES,
+        "current_type": TYPE_INFO[form.generation_type],
+        "model": form.model,
+        "model_unit": unit_label(form.model) if form.model else "",
+        "smart_select": SMART_SELECT,
+        "source_media": [_media(a) for a in form.sources],
+        **_quote_context(form, team),
+        **extra,
+    }
+
+
+def _error_action(exc: StudioError, team: Team) -> dict[str, str] | None:
+    """What to do next after a refused start, as a link."""
+    if isinstance(exc, InsufficientCredits):
+        return {"url": reverse("credits", args=[team.uuid]), "label": "Add credits"}
+    if isinstance(exc, Forbidden) and "storage" in exc.message.lower():
+        return {
+            "url": reverse("gallery", args=[team.uuid]),
+            "label": "Free up space in the Gallery",
+        }
+    return None
+
+
+@login_required
+def studio(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The Studio: a form per type, a cost preview, and the team's recent jobs as live cards."""
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    if request.method == "POST":
+        return _start_from_form(request, team_uuid)
+    generation_type = _type_from(request.GET)
+    form = _studio_form(request, team, generation_type, request.GET, bound=False)
+    context = _form_context(request, membership, form)
+    if _htmx_target(request) == "studio-form":
+        return render(request, "generations/studio.html#studio-form", context)
+    recent = decorate(list(card_queryset(team)[:RECENT_CARDS]))
+    context.update({"recent": recent, **_poller_context(team, recent)})
+    return render(request, "generations/studio.html", context)
+
+
+def _start_from_form(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid, write=True)
+    team = membership.team
+    generation_type = _type_from(request.POST)
+    form = _studio_form(request, team, generation_type, request.POST, bound=True)
+    error_action = None
+    if form.is_valid():
+        try:
+            started = services.start_generation(
+                team, _user(request), generation_type, form.raw_request()
+            )
+        except StudioError as exc:
+            form.add_service_error(exc)
+            error_action = _error_action(exc, team)
+        else:
+            return _started_response(request, membership, form, started.generation)
+    context = _form_context(request, membership, form, error_action=error_action)
+    if _is_htmx(request):
+        response = render(request, "generations/studio.html#studio-form", context)
+        return reswap(retarget(response, "#studio-form"), "outerHTML")
+    recent = decorate(list(card_queryset(team)[:RECENT_CARDS]))
+    context.update({"recent": recent, **_poller_context(team, recent)})
+    return render(request, "generations/studio.html", context, status=400)
+
+
+def _started_response(
+    request: HttpRequest, membership: Membership, form: StudioForm, generation: Generation
+) -> HttpResponse:
+    team = membership.team
+    if not _is_htmx(request):
+        messages.success(
+            request, f"{generation.get_type_display()} started: it appears below as it runs."
+        )
+        url = reverse("studio", args=[team.uuid]) + f"?type={generation.type}"
+        return redirect(url)
+    # Tasks may have run already (synchronous cluster); show the card as it is now.
+    card = decorate(list(card_queryset(team).filter(pk=generation.pk)))[0]
+    fresh_form = _studio_form(request, team, form.generation_type, request.POST, bound=False)
+    context = _form_context(request, membership, fresh_form)
+    context.update({"g": card, "polling": card.is_active, "started": True})
+    response = render(request, "generations/studio.html#started", context)
+    return trigger_client_event(response, "credits-changed")
+
+
+@login_required
+@require_GET
+def studio_quote(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The cost preview line for the form's current values (priced, never charged)."""
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    form = _studio_form(request, team, _type_from(request.GET), request.GET, bound=True)
+    context = _form_context(request, membership, form)
+    return render(request, "generations/studio.html#cost", context)
+
+
+@login_required
+@require_GET
+def studio_poll(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The one poll of a page: fresh cards for the listed active jobs, out of band."""
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    wanted = []
+    for value in request.GET.getlist("g")[:MAX_POLLED_CARDS]:
+        try:
+            wanted.append(uuid_lib.UUID(value))
+        except ValueError:
+            continue
+    cards = decorate(list(card_queryset(team).filter(uuid__in=wanted))) if wanted else []
+    layout = "tile" if request.GET.get("layout") == "tile" else "card"
+    context = {"team": team, "membership": membership, "cards": cards, "layout": layout}
+    context.update(_poller_context(team, cards))
+    response = render(request, "generations/cards.html#poll", context)
+    if not context["polling"]:
+        stop = HttpResponseStopPolling(response.content)
+        return stop
+    return response
+
+
+# --- Gallery -----------------------------------------------------------------------------------
+
+
+def _members(team: Team) -> list[tuple[int, str]]:
+    return [
+        (m.user_id, m.user.display_name)
+        for m in Membership.objects.filter(team=team).select_related("user").order_by("user__name")
+    ]
+
+
+@login_required
+@require_GET
+def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    filters = GalleryFilterForm(request.GET or None, members=_members(team))
+    queryset = card_queryset(team)
+    active_filters = False
+    if filters.is_bound and filters.is_valid():
+        data = filters.cleaned_data
+        if data.get("type"):
+            queryset = queryset.filter(type=data["type"])
+        if data.get("state") == "active":
+            queryset = queryset.filter(state__in=ACTIVE_STATES)
+        elif data.get("state"):
+            queryset = queryset.filter(state=data["state"])
+        if data.get("member"):
+            queryset = queryset.filter(created_by_id=data["member"])
+        if data.get("since"):
+            queryset = queryset.filter(created_at__date__gte=data["since"])
+        if data.get("until"):
+            queryset = queryset.filter(created_at__date__lte=data["until"])
+        active_filters = any(data.get(k) for k in ("type", "state", "member", "since", "until"))
+    page = Paginator(queryset, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+    tiles = decorate(list(page.object_list))
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    context = {
+        "team": team,
+        "membership": membership,
+        "filters": filters,
+        "active_filters": active_filters,
+        "page": page,
+        "tiles": tiles,
+        "query": urlencode(query),
+        "layout": "tile",
+        **_poller_context(team, tiles),
+    }
+    if _htmx_target(request) == "gallery-results":
+        return render(request, "generations/gallery.html#gallery-results", context)
+    return render(request, "generations/gallery.html", context)
+
+
+def _price_lines(generation: Generation) -> list[str]:
+    price = generation.price or {}
+    unit = price.get("unit")
+    unit_price, quantity = price.get("unit_price"), price.get("quantity")
+    multiplier = price.get("multiplier") or 1
+    if unit_price is None:
+        return []
+    nouns = {
+        "per_image": "image",
+        "per_second": "second",
+        "per_100_chars": "100 characters",
+    }
+    if unit == "flat":
+        line = f"{unit_price} credits flat"
+    else:
+        noun = nouns.get(str(unit), "unit")
+        plural = "s" if quantity != 1 and noun not in ("100 characters",) else ""
+        line = f"{unit_price} credits × {quantity} {noun}{plural}"  # noqa: RUF001
+        if noun == "100 characters" and quantity != 1:
+            line = f"{unit_price} credits × {quantity} blocks of 100 characters"  # noqa: RUF001
+    if multiplier != 1:
+        line += f" × {multiplier} (HD)"  # noqa: RUF001
+    return [line]
+
+
+def _parameters(generation: Generation) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in generation.params.items():
+        if value in (None, "", [], {}) or key in ("prompt", "text"):
+            continue
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        if key == "image_url" and shown.startswith("data:"):
+            shown = "(inline image)"
+        rows.append((key.replace("_", " ").capitalize(), shown))
+    return rows
+
+
+@login_required
+@require_GET
+def generation_detail(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    generation = team_object(card_queryset(team), team, uuid=generation_uuid)
+    decorate([generation])
+    elapsed = None
+    if generation.completed_at:
+        elapsed = (generation.completed_at - generation.created_at).total_seconds()
+    context = {
+        "team": team,
+        "membership": membership,
+        "g": generation,
+        "price_lines": _price_lines(generation),
+        "parameters": _parameters(generation),
+        "elapsed": elapsed,
+        "polling": generation.is_active,
+        "net_credits": generation.credits_charged - generation.credits_refunded,
+    }
+    return render(request, "generations/detail.html", context)
+
+
+def _back(request: HttpRequest, team: Team, generation: Generation) -> str:
+    target = request.POST.get("next") or ""
+    if target.startswith(f"/t/{team.uuid}/") and "//" not in target:
+        return target
+    return reverse("gallery_detail", args=[team.uuid, generation.uuid])
+
+
+@login_required
+@require_POST
+def generation_cancel(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid, write=True)
+    team = membership.team
+    generation = team_object(Generation.objects.all(), team, uuid=generation_uuid)
+    error = None
+    try:
+        services.cancel_generation(generation)
+    except StudioError as exc:
+        error = exc.message
+    if _is_htmx(request):
+        card = decorate(list(card_queryset(team).filter(pk=generation.pk)))[0]
+        layout = "tile" if request.POST.get("layout") == "tile" else "card"
+        context = {"team": team, "membership": membership, "g": card, "card_error": error}
+        response = render(request, f"generations/cards.html#job-{layout}", context)
+        return trigger_client_event(response, "credits-changed")
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, f"Cancelled; {generation.credits_charged:,} credits went back to the team."
+        )
+    return redirect(_back(request, team, generation))
+
+
+@login_required
+def generation_delete(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+    """GET asks for confirmation (pages without JavaScript); POST deletes."""
+    membership = get_membership(request, team_uuid, write=request.method == "POST")
+    team = membership.team
+    generation = team_object(card_queryset(team), team, uuid=generation_uuid)
+    if request.method != "POST":
+        decorate([generation])
+        return render(
+            request,
+            "generations/delete.html",
+            {"team": team, "membership": membership, "g": generation},
+        )
+    try:
+        services.delete_generation(generation)
+    except StudioError as exc:
+        messages.error(request, exc.message)
+        return redirect("gallery_detail", team_uuid=team.uuid, generation_uuid=generation.uuid)
+    messages.success(request, "Deleted, and its storage freed.")
+    url = reverse("gallery", args=[team.uuid])
+    if _is_htmx(request):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def generation_rerun(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid, write=True)
+    team = membership.team
+    generation = team_object(Generation.objects.all(), team, uuid=generation_uuid)
+    try:
+        started = services.start_generation(
+            team, _user(request), generation.type, services.rerun_request(generation)
+        )
+    except StudioError as exc:
+        action = _error_action(exc, team)
+        messages.error(
+            request, exc.message + (f" — {action['label']} on the Credits page." if action else "")
+        )
+        return redirect("gallery_detail", team_uuid=team.uuid, generation_uuid=generation.uuid)
+    messages.success(
+        request,
+        f"Started again with the same settings ({started.generation.credits_charged:,} credits).",
+    )
+    response = redirect(
+        "gallery_detail", team_uuid=team.uuid, generation_uuid=started.generation.uuid
+    )
+    return response
+
+
+# --- media -------------------------------------------------------------------------------------
 
 
 @require_GET
