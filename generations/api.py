@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from generations.kolbo_api import router as kolbo_router
+from generations.krev_api import router as krev_router
 from generations.models import GenerationType, Provider, Voice
 from generations.registry import enabled_models
 from studio.api.auth import api_key, caller_team
@@ -124,5 +126,6 @@ def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
 
 
 # --- Generation endpoints (both dialects) -----------------------------------------------------
-# Start endpoints: auth=api_key(<scope>, limit=RateClass.GENERATION[, dialect="krev"]).
-# Status/poll endpoints: auth=api_key(<scope>, limit=RateClass.POLL).
+# Each dialect has its own module; they share the services and presenters.
+router.add_router("", kolbo_router)
+router.add_router("", krev_router)

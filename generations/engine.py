@@ -50,7 +50,9 @@ log = logging.getLogger(__name__)
 
 S = GenerationState
 COLLECT_LEASE = timedelta(minutes=5)
-REQUEUE_AFTER = timedelta(minutes=10)
+# A queued job nobody claimed this long is enqueued again (a lost broker message);
+# duplicates are harmless because only one claim can win.
+REQUEUE_AFTER = timedelta(minutes=3)
 MAX_SUBMIT_ATTEMPTS = 3
 DEADLINES = {
     "image": timedelta(minutes=10),
@@ -149,12 +151,21 @@ def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
 
 
 def _check_image(path: Path, name: str) -> None:
+    check_image_bytes(path.read_bytes(), name)
+
+
+def check_image_bytes(data: bytes, name: str) -> None:
+    """Raise InvalidFields unless `data` is a readable image of sane size."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
     from studio.errors import InvalidFields
 
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in ("JPEG", "PNG", "WEBP"):
+                raise InvalidFields(f"{name} must be a JPG, PNG or WebP image")
             if image.width * image.height > 60_000_000:
                 raise InvalidFields(f"{name}: the image is too large (over 60 megapixels)")
             image.verify()

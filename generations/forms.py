@@ -64,7 +64,7 @@ STUDIO_TYPES = [
     TypeInfo(
         "video_from_image",
         "Video from image",
-        "⧉",
+        "◩",
         "Motion prompt (optional)",
         "Gentle zoom in, leaves moving in the wind",
     ),

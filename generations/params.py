@@ -11,36 +11,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from generations.models import AIModel, GenerationType, Voice
-from studio.errors import InvalidFields, MissingFields, ModelNotFound, WrongModelType
+from studio.errors import InvalidFields, MissingFields
 
 MAX_PROMPT_CHARS = 4000
 ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "4:5", "5:4", "3:2", "2:3", "21:9"]
 VOCAL_GENDERS = {"m": "m", "male": "m", "f": "f", "female": "f"}
 AUDIO_MODES = ["auto", "off", "native"]
-
-
-def resolve_model(identifier: str | None, generation_type: str) -> AIModel:
-    """The requested model, or Smart Select's pick (the recommended enabled model)."""
-    if identifier in (None, "", "auto"):
-        candidates = [
-            m
-            for m in AIModel.objects.filter(enabled=True).order_by("-recommended", "sort_order")
-            if m.does(generation_type)
-        ]
-        if not candidates:
-            raise ModelNotFound(f"No enabled model can do {generation_type} generation")
-        return candidates[0]
-    if not isinstance(identifier, str):
-        raise InvalidFields("model must be a string")
-    model = AIModel.objects.filter(identifier=identifier, enabled=True).first()
-    if model is None:
-        raise ModelNotFound("Model not found")
-    if not model.does(generation_type):
-        raise WrongModelType(
-            f"Model {identifier} does not do {generation_type} generation; "
-            f"it does {', '.join(model.types)}"
-        )
-    return model
 
 
 # --- field readers ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from generations import engine, params, pricing
 from generations.models import Generation, GenerationState, Source
+from generations.registry import resolve_model
 from studio.accounts import credits
 from studio.accounts.models import Team, User
 from studio.errors import Conflict, Forbidden, InvalidFields
@@ -50,6 +51,26 @@ def _replay(team: Team, key: str, fingerprint: str) -> Generation | None:
     return existing
 
 
+def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
+    """Reject bad input images now, before anything is charged.
+
+    Inline data and Studio's own links are read and checked in full (cheap, local); remote
+    URLs are checked against the private-address policy and fetched later by the worker.
+    """
+    from generations import storage
+    from studio.http import check_public
+
+    urls = [validated.get("image_url"), *(validated.get("reference_images") or [])]
+    for url in urls:
+        if not url:
+            continue
+        if url.startswith("data:") or storage.parse_own_link(url):
+            data, _ = engine._fetch_input(url, team)
+            engine.check_image_bytes(data, "image")
+        else:
+            check_public(url)
+
+
 def start_generation(
     team: Team,
     user: User | None,
@@ -66,7 +87,7 @@ def start_generation(
     """
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
-    model = params.resolve_model(raw.get("model"), generation_type)
+    model = resolve_model(raw.get("model"), generation_type, team)
     validated = params.validate(generation_type, raw, model)
     fingerprint = _fingerprint(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
@@ -83,6 +104,7 @@ def start_generation(
         raise Forbidden(
             "Your team's storage is full; delete old generations or move to a larger plan"
         )
+    _check_input_urls(validated, team)
     quote = pricing.quote(model, generation_type, validated)
     now = timezone.now()
     try:

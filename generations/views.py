@@ -10,6 +10,7 @@ of jobs, and never reaches an upstream.
 from __future__ import annotations
 
 import uuid as uuid_lib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
@@ -106,8 +109,14 @@ def _media(asset: Asset) -> dict[str, Any]:
 
 def decorate(generations: list[Generation]) -> list[Generation]:
     """Attach the links and labels the card templates read (templates cannot call helpers)."""
+    now = timezone.now()
     for g in generations:
         g.media = [_media(a) for a in g.assets.all()]  # type: ignore[attr-defined]
+        g.age = (  # type: ignore[attr-defined]
+            "just now"
+            if now - g.created_at < timedelta(minutes=1)
+            else f"{timesince(g.created_at, now, depth=1)} ago"
+        )
         g.type_icon = TYPE_INFO[g.type].icon if g.type in TYPE_INFO else "◇"  # type: ignore[attr-defined]
     return generations
 
@@ -365,6 +374,15 @@ def _price_lines(generation: Generation) -> list[str]:
     return [line]
 
 
+PARAMETER_LABELS = {
+    "hd": "HD",
+    "image_url": "Source image",
+    "count": "Images",
+    "vocal_gender": "Vocals",
+    "audio_mode": "Audio",
+}
+
+
 def _parameters(generation: Generation) -> list[tuple[str, str]]:
     rows = []
     for key, value in generation.params.items():
@@ -378,7 +396,7 @@ def _parameters(generation: Generation) -> list[tuple[str, str]]:
             shown = str(value)
         if key == "image_url" and shown.startswith("data:"):
             shown = "(inline image)"
-        rows.append((key.replace("_", " ").capitalize(), shown))
+        rows.append((PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize()), shown))
     return rows
 
 

@@ -25,7 +25,8 @@ class BlockedAddress(InvalidFields):
     default_message = "That URL points to a private or reserved address"
 
 
-def _check_public(url: str) -> None:
+def check_public(url: str) -> None:
+    """Raise unless `url` is http(s) and every address its host resolves to is public."""
     parsed = urlparse(url)
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
         raise InvalidFields(f"Only http(s) URLs can be fetched: {url[:100]}")
@@ -70,7 +71,7 @@ def fetch_bytes(url: str, *, max_bytes: int, user_supplied: bool = True) -> tupl
     with client() as http:
         for _ in range(MAX_REDIRECTS + 1):
             if user_supplied:
-                _check_public(url)
+                check_public(url)
             try:
                 with http.stream("GET", url) as response:
                     if response.is_redirect:

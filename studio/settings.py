@@ -7,6 +7,7 @@ run with no configuration; DATABASE_URL and REDIS_URL switch to PostgreSQL and R
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -115,7 +116,8 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default: concurrency tests need real WAL locking across
     # connections, and browser tests share it with the live server thread.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-studio.sqlite3")}
+    # Per process, so two test runs on one machine never share (or delete) each other's file.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-studio-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"

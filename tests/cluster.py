@@ -50,8 +50,14 @@ class Cluster:
             self.process.wait(timeout=20)
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL: a worker inside the dispatcher's minute loop may not stop."""
         if self.process and self.process.poll() is None:
-            self.kill(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1) -> object:

@@ -9,113 +9,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_seed_plans_and_schedules'),
-        ('generations', '0002_seed_registry'),
+        ("accounts", "0002_seed_plans_and_schedules"),
+        ("generations", "0002_seed_registry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lease',
+            name="Lease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True)),
-                ('holder', models.CharField(blank=True, max_length=120)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, unique=True)),
+                ("holder", models.CharField(blank=True, max_length=120)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Generation',
+            name="Generation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('source', models.CharField(choices=[('dashboard', 'Dashboard'), ('api', 'API')], default='dashboard', max_length=12)),
-                ('api_key_id', models.UUIDField(blank=True, null=True)),
-                ('type', models.CharField(choices=[('image', 'Image'), ('video', 'Video'), ('video_from_image', 'Video from image'), ('music', 'Music'), ('speech', 'Speech'), ('sound', 'Sound effect'), ('chat', 'Chat')], max_length=20)),
-                ('model_identifier', models.CharField(max_length=120)),
-                ('provider', models.CharField(choices=[('local', 'Offline engine'), ('fal', 'fal.ai'), ('openai', 'OpenAI-compatible'), ('replicate', 'Replicate'), ('kolbo', 'Kolbo'), ('krev', 'Krev')], max_length=20)),
-                ('prompt', models.TextField(blank=True)),
-                ('params', models.JSONField(default=dict)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('submitting', 'Submitting'), ('running', 'Running'), ('collecting', 'Collecting'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=12)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('upstream_handle', models.JSONField(blank=True, default=dict)),
-                ('price', models.JSONField(default=dict, help_text='How the cost was computed, for receipts.')),
-                ('credits_charged', models.PositiveIntegerField(default=0)),
-                ('credits_refunded', models.PositiveIntegerField(default=0)),
-                ('result_meta', models.JSONField(blank=True, default=dict)),
-                ('error', models.TextField(blank=True)),
-                ('failure', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255)),
-                ('request_fingerprint', models.CharField(blank=True, max_length=64)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('next_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('deadline_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='generations', to='generations.aimodel')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generations', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("dashboard", "Dashboard"), ("api", "API")],
+                        default="dashboard",
+                        max_length=12,
+                    ),
+                ),
+                ("api_key_id", models.UUIDField(blank=True, null=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("image", "Image"),
+                            ("video", "Video"),
+                            ("video_from_image", "Video from image"),
+                            ("music", "Music"),
+                            ("speech", "Speech"),
+                            ("sound", "Sound effect"),
+                            ("chat", "Chat"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("model_identifier", models.CharField(max_length=120)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("local", "Offline engine"),
+                            ("fal", "fal.ai"),
+                            ("openai", "OpenAI-compatible"),
+                            ("replicate", "Replicate"),
+                            ("kolbo", "Kolbo"),
+                            ("krev", "Krev"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("prompt", models.TextField(blank=True)),
+                ("params", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("submitting", "Submitting"),
+                            ("running", "Running"),
+                            ("collecting", "Collecting"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("upstream_handle", models.JSONField(blank=True, default=dict)),
+                (
+                    "price",
+                    models.JSONField(
+                        default=dict, help_text="How the cost was computed, for receipts."
+                    ),
+                ),
+                ("credits_charged", models.PositiveIntegerField(default=0)),
+                ("credits_refunded", models.PositiveIntegerField(default=0)),
+                ("result_meta", models.JSONField(blank=True, default=dict)),
+                ("error", models.TextField(blank=True)),
+                ("failure", models.JSONField(blank=True, default=dict)),
+                ("idempotency_key", models.CharField(blank=True, max_length=255)),
+                ("request_fingerprint", models.CharField(blank=True, max_length=64)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("next_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("deadline_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="generations",
+                        to="generations.aimodel",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="generations",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Asset',
+            name="Asset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('index', models.PositiveSmallIntegerField()),
-                ('kind', models.CharField(choices=[('image', 'Image'), ('video', 'Video'), ('audio', 'Audio')], max_length=10)),
-                ('file', models.FileField(max_length=300, upload_to=generations.models.asset_upload_to)),
-                ('mime_type', models.CharField(max_length=60)),
-                ('size_bytes', models.PositiveBigIntegerField(default=0)),
-                ('width', models.PositiveIntegerField(blank=True, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, null=True)),
-                ('duration', models.FloatField(blank=True, null=True)),
-                ('thumbnail', models.FileField(blank=True, max_length=300, upload_to=generations.models.asset_upload_to)),
-                ('thumbnail_size_bytes', models.PositiveBigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assets', to='generations.generation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("index", models.PositiveSmallIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("image", "Image"), ("video", "Video"), ("audio", "Audio")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(max_length=300, upload_to=generations.models.asset_upload_to),
+                ),
+                ("mime_type", models.CharField(max_length=60)),
+                ("size_bytes", models.PositiveBigIntegerField(default=0)),
+                ("width", models.PositiveIntegerField(blank=True, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, null=True)),
+                ("duration", models.FloatField(blank=True, null=True)),
+                (
+                    "thumbnail",
+                    models.FileField(
+                        blank=True, max_length=300, upload_to=generations.models.asset_upload_to
+                    ),
+                ),
+                ("thumbnail_size_bytes", models.PositiveBigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assets",
+                        to="generations.generation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['generation', 'index'],
+                "ordering": ["generation", "index"],
             },
         ),
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['team', '-created_at'], name='gen_team_recent'),
+            model_name="generation",
+            index=models.Index(fields=["team", "-created_at"], name="gen_team_recent"),
         ),
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['team', 'state'], name='gen_team_state'),
+            model_name="generation",
+            index=models.Index(fields=["team", "state"], name="gen_team_state"),
         ),
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['state', 'next_poll_at'], name='gen_due_polls'),
+            model_name="generation",
+            index=models.Index(fields=["state", "next_poll_at"], name="gen_due_polls"),
         ),
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['state', 'lease_until'], name='gen_expired_leases'),
+            model_name="generation",
+            index=models.Index(fields=["state", "lease_until"], name="gen_expired_leases"),
         ),
         migrations.AddConstraint(
-            model_name='generation',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('team', 'idempotency_key'), name='gen_idempotency_key_per_team'),
+            model_name="generation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key", ""), _negated=True),
+                fields=("team", "idempotency_key"),
+                name="gen_idempotency_key_per_team",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generation',
-            constraint=models.CheckConstraint(condition=models.Q(('progress__lte', 100)), name='gen_progress_lte_100'),
+            model_name="generation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("progress__lte", 100)), name="gen_progress_lte_100"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generation',
-            constraint=models.CheckConstraint(condition=models.Q(('credits_refunded__lte', models.F('credits_charged'))), name='gen_refund_within_charge'),
+            model_name="generation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("credits_refunded__lte", models.F("credits_charged"))),
+                name="gen_refund_within_charge",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='asset',
-            constraint=models.UniqueConstraint(fields=('generation', 'index'), name='asset_once_per_index'),
+            model_name="asset",
+            constraint=models.UniqueConstraint(
+                fields=("generation", "index"), name="asset_once_per_index"
+            ),
         ),
     ]

@@ -1,0 +1,260 @@
+"""Kolbo-shaped generation endpoints: start, status, cancel (fields at the top level).
+
+Each start endpoint renames Kolbo's fields to Studio's canonical ones and calls
+`services.start_generation`; validation, pricing and charging live there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from generations import presenters, services
+from generations.models import Generation, GenerationType, Source
+from studio.api.auth import api_key, caller_key, caller_team
+from studio.api.ratelimit import RateClass
+from studio.api.schemas import with_errors
+from studio.errors import Forbidden, NotFound
+
+router = Router(tags=["Generate (Kolbo)"])
+
+SCOPE: dict[str, str] = {
+    GenerationType.IMAGE: "images",
+    GenerationType.VIDEO: "videos",
+    GenerationType.VIDEO_FROM_IMAGE: "videos",
+    GenerationType.MUSIC: "music",
+    GenerationType.SPEECH: "speech",
+    GenerationType.SOUND: "sound",
+}
+
+
+class StartOut(Schema):
+    success: Literal[True] = True
+    generation_id: str
+    type: str
+    model: str
+    credits_charged: int
+    poll_url: str
+    poll_interval_hint: int
+
+
+class ImageIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    model: str | None = Field(None, description="Model identifier; omit for Smart Select")
+    aspect_ratio: str | None = Field(None, description='Default "1:1"')
+    num_images: int | None = Field(None, description="1-4, default 1")
+    enhance_prompt: bool | None = None
+    reference_images: list[str] | None = None
+    visual_dna_ids: list[str] | None = Field(None, max_length=3)
+    moodboard_id: str | None = None
+    seed: int | None = None
+
+
+class VideoIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    model: str | None = None
+    aspect_ratio: str | None = Field(None, description='Default "16:9"')
+    duration: int | None = Field(None, description="Seconds, default 5")
+    enhance_prompt: bool | None = None
+    visual_dna_ids: list[str] | None = Field(None, max_length=3)
+    reference_images: list[str] | None = None
+    seed: int | None = None
+
+
+class VideoFromImageIn(Schema):
+    image_url: str = Field(..., description="The image to animate (URL or data:image URL)")
+    prompt: str | None = Field(None, max_length=4000)
+    model: str | None = None
+    aspect_ratio: str | None = None
+    duration: int | None = None
+    enhance_prompt: bool | None = None
+    visual_dna_ids: list[str] | None = Field(None, max_length=3)
+    seed: int | None = None
+
+
+class MusicIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    model: str | None = None
+    style: str | None = None
+    instrumental: bool | None = None
+    lyrics: str | None = None
+    vocal_gender: str | None = Field(None, description='"m"/"f" (also "male"/"female")')
+    duration: int | None = Field(None, description="Seconds (model default when omitted)")
+    enhance_prompt: bool | None = None
+    seed: int | None = None
+
+
+class SpeechIn(Schema):
+    text: str = Field(..., max_length=5000)
+    voice: str | None = Field(None, description="A voice_id from GET /api/v1/voices")
+    model: str | None = None
+    language: str | None = Field(None, description='Default "en-US"')
+
+
+class SoundIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    duration: int | Literal["auto"] | None = Field(None, description='Seconds or "auto"')
+    model: str | None = None
+    seed: int | None = None
+
+
+def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> dict[str, Any]:
+    key = caller_key(request)
+    started = services.start_generation(
+        key.team,
+        key.user,
+        generation_type,
+        raw,
+        source=Source.API,
+        api_key_id=key.uuid,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return presenters.kolbo_start(started.generation)
+
+
+def _payload(payload: Schema, **renames: str) -> dict[str, Any]:
+    raw = payload.dict(exclude_none=True)
+    for source, target in renames.items():
+        if source in raw:
+            raw[target] = raw.pop(source)
+    return raw
+
+
+@router.post(
+    "/generate/image",
+    auth=api_key("images", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409),
+    summary="Generate images",
+)
+def generate_image(request: HttpRequest, payload: ImageIn) -> dict[str, Any]:
+    return _start(request, GenerationType.IMAGE, _payload(payload, num_images="count"))
+
+
+@router.post(
+    "/generate/video",
+    auth=api_key("videos", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409),
+    summary="Generate a video from text",
+)
+def generate_video(request: HttpRequest, payload: VideoIn) -> dict[str, Any]:
+    return _start(request, GenerationType.VIDEO, _payload(payload))
+
+
+@router.post(
+    "/generate/video/from-image",
+    auth=api_key("videos", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409, 413),
+    summary="Animate an image into a video",
+)
+def generate_video_from_image(request: HttpRequest, payload: VideoFromImageIn) -> dict[str, Any]:
+    return _start(request, GenerationType.VIDEO_FROM_IMAGE, _payload(payload))
+
+
+@router.post(
+    "/generate/music",
+    auth=api_key("music", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409),
+    summary="Generate music",
+)
+def generate_music(request: HttpRequest, payload: MusicIn) -> dict[str, Any]:
+    return _start(request, GenerationType.MUSIC, _payload(payload))
+
+
+@router.post(
+    "/generate/speech",
+    auth=api_key("speech", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409),
+    summary="Synthesize speech",
+)
+def generate_speech(request: HttpRequest, payload: SpeechIn) -> dict[str, Any]:
+    return _start(request, GenerationType.SPEECH, _payload(payload))
+
+
+@router.post(
+    "/generate/sound",
+    auth=api_key("sound", limit=RateClass.GENERATION),
+    response=with_errors(StartOut, 404, 409),
+    summary="Generate a sound effect",
+)
+def generate_sound(request: HttpRequest, payload: SoundIn) -> dict[str, Any]:
+    return _start(request, GenerationType.SOUND, _payload(payload))
+
+
+def team_generation(request: HttpRequest, generation_id: str) -> Generation:
+    """The caller's team's generation, or NOT_FOUND (another team's id included)."""
+    try:
+        uuid = UUID(generation_id)
+    except ValueError:
+        raise NotFound("Generation not found") from None
+    generation = (
+        Generation.objects.filter(team=caller_team(request), uuid=uuid)
+        .prefetch_related("assets")
+        .first()
+    )
+    if generation is None:
+        raise NotFound("Generation not found")
+    return generation
+
+
+class Failure(Schema):
+    message: str
+    category: str
+    code: str
+    retryable: bool
+    provider: str
+
+
+class StatusOut(Schema):
+    success: Literal[True] = True
+    generation_id: str
+    type: str
+    state: Literal["processing", "completed", "failed", "cancelled"]
+    progress: int
+    credits_used: int
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    failure: Failure | None = None
+    credits_refunded: int | None = None
+
+
+@router.get(
+    "/generate/{generation_id}/status",
+    auth=api_key(limit=RateClass.POLL),
+    response=with_errors(StatusOut, 404),
+    summary="Poll a generation",
+    exclude_none=True,
+)
+def generation_status(request: HttpRequest, generation_id: str) -> dict[str, Any]:
+    return presenters.kolbo_status(team_generation(request, generation_id))
+
+
+class CancelOut(Schema):
+    success: Literal[True] = True
+    generation_id: str
+    state: Literal["cancelled"]
+    credits_refunded: int
+    message: str
+
+
+@router.post(
+    "/generate/{generation_id}/cancel",
+    auth=api_key(limit=RateClass.POLL),
+    response=with_errors(CancelOut, 404, 409),
+    summary="Cancel a generation and refund it",
+)
+def cancel_generation(request: HttpRequest, generation_id: str) -> dict[str, Any]:
+    generation = team_generation(request, generation_id)
+    if not caller_key(request).allows(SCOPE.get(generation.type), method="POST"):
+        raise Forbidden(f"This API key lacks the '{SCOPE.get(generation.type)}' scope")
+    cancelled = services.cancel_generation(generation)
+    return {
+        "success": True,
+        "generation_id": str(cancelled.uuid),
+        "state": "cancelled",
+        "credits_refunded": cancelled.credits_refunded,
+        "message": f"Generation cancelled; {cancelled.credits_refunded} credits refunded",
+    }

@@ -1,0 +1,195 @@
+"""Krev-shaped generation endpoints: `/images`, `/videos`, `/generations/{id}` (wrapped in data).
+
+Krev's documented responses carry the finished images or video inline. Studio waits up to
+STUDIO_INLINE_WAIT_SECONDS for the job and otherwise answers 202 with the generation id to
+poll. The wait is an async sleep loop with each look at the database done in a pooled
+thread, so a waiting request holds no worker thread (see bench/inline_wait.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from generations import presenters, services
+from generations.kolbo_api import team_generation
+from generations.models import TERMINAL_STATES, Generation, GenerationType, Source
+from studio.api.auth import api_key, caller_key
+from studio.api.ratelimit import RateClass
+from studio.api.schemas import KrevResponse, errors, krev
+from studio.errors import NotFound
+
+router = Router(tags=["Generate (Krev)"])
+
+KrevRatio = Literal["1:1", "16:9", "9:16", "4:3", "3:4"]
+
+
+class ImagesIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    aspect_ratio: KrevRatio | None = Field(None, description='Default "1:1"')
+    product_id: str | None = None
+    product_ids: list[str] | None = None
+    preset_id: str | None = None
+    hd: bool | None = Field(None, description="4K upscaling; costs 2x credits")
+    image_count: Literal[1, 2, 4] | None = Field(None, description="1, 2 or 4; default 1")
+    reference_images: list[str] | None = None
+    model: str | None = Field(None, description="Studio extension: a model identifier")
+
+
+class VideosIn(Schema):
+    prompt: str = Field(..., max_length=4000)
+    aspect_ratio: KrevRatio | None = Field(None, description='Default "16:9"')
+    duration: int | None = Field(None, ge=4, le=15, description="4-15 seconds, default 5")
+    audio_mode: Literal["auto", "off", "native"] | None = None
+    product_id: str | None = None
+    source_image: str | None = Field(None, description="An image URL to animate")
+    preset_id: str | None = None
+    model: str | None = Field(None, description="Studio extension: a model identifier")
+
+
+class ImagesData(Schema):
+    generation_id: str
+    status: str
+    images: list[str]
+    image_count: int
+    credits_used: int
+    poll_url: str | None = None
+    error: str | None = None
+
+
+class VideoData(Schema):
+    generation_id: str
+    status: str
+    video_url: str | None
+    thumbnail_url: str | None = None
+    duration: int | None
+    credits_used: int
+    poll_url: str | None = None
+    error: str | None = None
+
+
+class GenerationData(Schema):
+    id: str
+    kind: str
+    status: Literal["queued", "processing", "succeeded", "failed"]
+    progress: int
+    output: dict[str, list[str]]
+    error: str | None
+    credits_used: int
+    created_at: str | None
+    completed_at: str | None
+
+
+def _reject_products(raw: dict[str, Any]) -> None:
+    ids = [
+        *(raw.pop("product_ids", None) or []),
+        *([raw.pop("product_id")] if raw.get("product_id") else []),
+    ]
+    if ids:
+        # The catalog (products) is not part of this Studio yet: no product id can exist.
+        raise NotFound(f"Product not found: {ids[0]}")
+
+
+def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> Generation:
+    key = caller_key(request)
+    return services.start_generation(
+        key.team,
+        key.user,
+        generation_type,
+        raw,
+        source=Source.API,
+        api_key_id=key.uuid,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    ).generation
+
+
+def _state_of(generation_id: int) -> str | None:
+    try:
+        return Generation.objects.filter(pk=generation_id).values_list("state", flat=True).first()
+    finally:
+        close_old_connections()
+
+
+async def wait_until_finished(generation: Generation, timeout: float) -> None:
+    """Sleep until the generation reaches a terminal state or `timeout` passes."""
+    if generation.state in TERMINAL_STATES or timeout <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    delay = 0.2
+    while loop.time() < deadline:
+        await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+        state = await sync_to_async(_state_of, thread_sensitive=False)(generation.pk)
+        if state in TERMINAL_STATES:
+            return
+        delay = min(delay * 1.5, 1.0)
+
+
+def _reload(generation: Generation) -> Generation:
+    return Generation.objects.prefetch_related("assets").get(pk=generation.pk)
+
+
+async def _respond(request: HttpRequest, generation: Generation, present: Any) -> Status:
+    await wait_until_finished(generation, settings.STUDIO_INLINE_WAIT_SECONDS)
+    generation = await sync_to_async(_reload)(generation)
+    body = await sync_to_async(present)(generation)
+    return Status(200 if generation.state in TERMINAL_STATES else 202, krev(body))
+
+
+@router.post(
+    "/images",
+    auth=api_key("images", limit=RateClass.GENERATION, dialect="krev"),
+    response={
+        200: KrevResponse[ImagesData],
+        202: KrevResponse[ImagesData],
+        **errors(400, 401, 402, 403, 404, 409, 429),
+    },
+    summary="Generate images (results inline, or 202 to poll)",
+    exclude_none=True,
+)
+async def create_images(request: HttpRequest, payload: ImagesIn) -> Status:
+    raw = payload.dict(exclude_none=True)
+    _reject_products(raw)
+    if "image_count" in raw:
+        raw["count"] = raw.pop("image_count")
+    generation = await sync_to_async(_start)(request, GenerationType.IMAGE, raw)
+    return await _respond(request, generation, presenters.krev_images)
+
+
+@router.post(
+    "/videos",
+    auth=api_key("videos", limit=RateClass.GENERATION, dialect="krev"),
+    response={
+        200: KrevResponse[VideoData],
+        202: KrevResponse[VideoData],
+        **errors(400, 401, 402, 403, 404, 409, 413, 429),
+    },
+    summary="Generate a video (result inline, or 202 to poll)",
+    exclude_none=True,
+)
+async def create_video(request: HttpRequest, payload: VideosIn) -> Status:
+    raw = payload.dict(exclude_none=True)
+    _reject_products(raw)
+    generation_type = GenerationType.VIDEO
+    if raw.get("source_image"):
+        raw["image_url"] = raw.pop("source_image")
+        generation_type = GenerationType.VIDEO_FROM_IMAGE
+    generation = await sync_to_async(_start)(request, generation_type, raw)
+    return await _respond(request, generation, presenters.krev_video)
+
+
+@router.get(
+    "/generations/{generation_id}",
+    auth=api_key(limit=RateClass.POLL, dialect="krev"),
+    response={200: KrevResponse[GenerationData], **errors(401, 403, 404, 429)},
+    summary="Poll a generation",
+)
+def get_generation(request: HttpRequest, generation_id: str) -> dict[str, Any]:
+    return krev(presenters.krev_generation(team_generation(request, generation_id)))

@@ -1,0 +1,207 @@
+"""How a generation looks to the outside: the Kolbo and Krev shapes of the contract.
+
+Internal states map onto each dialect's vocabulary here and nowhere else. Kolbo's client
+loops `while state == "processing"`, so every non-terminal state is "processing" there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generations import storage
+from generations.models import Generation, GenerationState, GenerationType
+
+S = GenerationState
+
+KOLBO_STATE: dict[str, str] = {
+    S.QUEUED: "processing",
+    S.SUBMITTING: "processing",
+    S.RUNNING: "processing",
+    S.COLLECTING: "processing",
+    S.SUCCEEDED: "completed",
+    S.FAILED: "failed",
+    S.CANCELLED: "cancelled",
+}
+KREV_STATUS: dict[str, str] = {
+    S.QUEUED: "queued",
+    S.SUBMITTING: "processing",
+    S.RUNNING: "processing",
+    S.COLLECTING: "processing",
+    S.SUCCEEDED: "succeeded",
+    S.FAILED: "failed",
+    S.CANCELLED: "failed",
+}
+POLL_HINTS: dict[str, int] = {
+    GenerationType.IMAGE: 3,
+    GenerationType.VIDEO: 8,
+    GenerationType.VIDEO_FROM_IMAGE: 8,
+    GenerationType.MUSIC: 8,
+    GenerationType.SPEECH: 3,
+    GenerationType.SOUND: 5,
+    GenerationType.CHAT: 2,
+}
+
+
+def kolbo_type(generation: Generation) -> str:
+    # Kolbo reports image-to-video jobs as videos.
+    return "video" if generation.type == GenerationType.VIDEO_FROM_IMAGE else generation.type
+
+
+def iso(moment: Any) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def asset_links(generation: Generation) -> list[dict[str, Any]]:
+    """Signed links of the generation's files, in output order."""
+    links = []
+    for asset in generation.assets.all():
+        links.append({"asset": asset, **storage.asset_urls(asset)})
+    return links
+
+
+def credits_used(generation: Generation) -> int:
+    return generation.credits_charged - generation.credits_refunded
+
+
+def failure_of(generation: Generation) -> dict[str, Any] | None:
+    if generation.state not in (S.FAILED, S.CANCELLED):
+        return None
+    return generation.failure or {
+        "message": generation.error,
+        "category": "internal",
+        "code": "GENERATION_FAILED",
+        "retryable": False,
+        "provider": generation.provider,
+    }
+
+
+# --- Kolbo ------------------------------------------------------------------------------------
+
+
+def kolbo_start(generation: Generation) -> dict[str, Any]:
+    return {
+        "success": True,
+        "generation_id": str(generation.uuid),
+        "type": kolbo_type(generation),
+        "model": generation.model_identifier,
+        "credits_charged": generation.credits_charged,
+        "poll_url": f"/api/v1/generate/{generation.uuid}/status",
+        "poll_interval_hint": POLL_HINTS.get(generation.type, 3),
+    }
+
+
+def kolbo_result(generation: Generation) -> dict[str, Any]:
+    links = asset_links(generation)
+    params = generation.params
+    result: dict[str, Any] = {
+        "urls": [link["url"] for link in links],
+        "model": generation.model_identifier,
+        "prompt_used": generation.prompt,
+        "created_at": iso(generation.created_at),
+    }
+    first = links[0]["asset"] if links else None
+    duration = round(first.duration, 2) if first and first.duration else None
+    if generation.type in (GenerationType.VIDEO, GenerationType.VIDEO_FROM_IMAGE):
+        result.update(
+            thumbnail_url=links[0]["thumbnail_url"] if links else None,
+            duration=duration,
+            aspect_ratio=params.get("aspect_ratio"),
+        )
+    elif generation.type == GenerationType.MUSIC:
+        result.update(
+            title=generation.result_meta.get("title", ""),
+            duration=duration,
+            lyrics=generation.result_meta.get("lyrics") or params.get("lyrics", ""),
+        )
+    elif generation.type == GenerationType.SPEECH:
+        result.update(voice=params.get("voice"), duration=duration)
+    elif generation.type == GenerationType.SOUND:
+        result.update(duration=duration)
+    elif generation.type == GenerationType.IMAGE:
+        result.update(
+            thumbnail_urls=[link["thumbnail_url"] for link in links],
+            aspect_ratio=params.get("aspect_ratio"),
+        )
+    return result
+
+
+def kolbo_status(generation: Generation) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "success": True,
+        "generation_id": str(generation.uuid),
+        "type": kolbo_type(generation),
+        "state": KOLBO_STATE[generation.state],
+        "progress": generation.progress,
+        "credits_used": credits_used(generation),
+    }
+    if generation.state == S.SUCCEEDED:
+        body["result"] = kolbo_result(generation)
+    failure = failure_of(generation)
+    if failure:
+        body["error"] = generation.error or failure["message"]
+        body["failure"] = failure
+        body["credits_refunded"] = generation.credits_refunded
+    return body
+
+
+# --- Krev -------------------------------------------------------------------------------------
+
+
+def krev_generation(generation: Generation) -> dict[str, Any]:
+    urls = (
+        [link["url"] for link in asset_links(generation)] if generation.state == S.SUCCEEDED else []
+    )
+    error = None
+    if generation.state == S.CANCELLED:
+        error = "Generation was cancelled"
+    elif generation.state == S.FAILED:
+        error = generation.error or "Generation failed"
+    return {
+        "id": str(generation.uuid),
+        "kind": generation.type,
+        "status": KREV_STATUS[generation.state],
+        "progress": generation.progress,
+        "output": {"urls": urls},
+        "error": error,
+        "credits_used": credits_used(generation),
+        "created_at": iso(generation.created_at),
+        "completed_at": iso(generation.completed_at),
+    }
+
+
+def krev_images(generation: Generation) -> dict[str, Any]:
+    done = generation.state == S.SUCCEEDED
+    images = [link["url"] for link in asset_links(generation)] if done else []
+    body: dict[str, Any] = {
+        "generation_id": str(generation.uuid),
+        "status": KREV_STATUS[generation.state],
+        "images": images,
+        "image_count": generation.params.get("count", 1),
+        "credits_used": credits_used(generation),
+    }
+    if not done:
+        body["poll_url"] = f"/api/v1/generations/{generation.uuid}"
+    if generation.state in (S.FAILED, S.CANCELLED):
+        body["error"] = krev_generation(generation)["error"]
+    return body
+
+
+def krev_video(generation: Generation) -> dict[str, Any]:
+    done = generation.state == S.SUCCEEDED
+    links = asset_links(generation) if done else []
+    asset = links[0]["asset"] if links else None
+    body: dict[str, Any] = {
+        "generation_id": str(generation.uuid),
+        "status": KREV_STATUS[generation.state],
+        "video_url": links[0]["url"] if links else None,
+        "thumbnail_url": links[0]["thumbnail_url"] if links else None,
+        "duration": round(asset.duration)
+        if asset and asset.duration
+        else generation.params.get("duration"),
+        "credits_used": credits_used(generation),
+    }
+    if not done:
+        body["poll_url"] = f"/api/v1/generations/{generation.uuid}"
+    if generation.state in (S.FAILED, S.CANCELLED):
+        body["error"] = krev_generation(generation)["error"]
+    return body

@@ -1,0 +1,61 @@
+"""The engine under a real django-q2 cluster (`manage.py qcluster` subprocesses)."""
+
+from __future__ import annotations
+
+import signal
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generations import services
+from generations.dispatch import sweep
+from generations.models import Generation, GenerationState
+from studio.accounts import credits
+from studio.accounts import services as accounts
+from studio.accounts.models import Bucket, LedgerEntry, LedgerKind
+from tests.cluster import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+S = GenerationState
+
+
+def _state(generation: Generation) -> tuple[str, int]:
+    row = Generation.objects.values_list("state", "progress").get(pk=generation.pk)
+    return row[0], row[1]
+
+
+def test_the_cluster_runs_a_generation_to_completion(cluster, alice):
+    team = accounts.create_team("Cluster", alice)
+    generation = services.start_generation(
+        team, alice, "image", {"prompt": "a lighthouse at dusk"}
+    ).generation
+    wait_for(lambda: _state(generation)[0] == S.SUCCEEDED, timeout=60)
+    assert generation.assets.count() == 1
+
+
+def test_a_worker_killed_mid_job_finishes_the_job_once_and_charges_once(cluster, alice):
+    team = accounts.create_team("Crash", alice)
+    credits.grant(team, 5000, bucket=Bucket.PACK)
+    generation = services.start_generation(
+        team, alice, "video", {"prompt": "storm over the sea", "duration": 15, "hd": True}
+    ).generation
+    # Mid-render: the worker has claimed the job and reported progress.
+    wait_for(lambda: _state(generation)[0] == S.SUBMITTING and _state(generation)[1] > 0, 60)
+    cluster.kill(signal.SIGKILL)
+    assert _state(generation)[0] == S.SUBMITTING
+
+    cluster.start()
+    # Time passes: the dead worker's lease runs out and the sweeper re-drives the job.
+    Generation.objects.filter(pk=generation.pk).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert sweep()["resubmitted"] == 1
+    wait_for(lambda: _state(generation)[0] == S.SUCCEEDED, timeout=120)
+
+    generation.refresh_from_db()
+    assert generation.attempts == 2
+    assert generation.assets.count() == 1
+    assert LedgerEntry.objects.filter(team=team, kind=LedgerKind.DEBIT).count() == 1
+    assert not LedgerEntry.objects.filter(team=team, kind=LedgerKind.REFUND).exists()
+    assert credits.reconcile() == []

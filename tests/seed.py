@@ -1,0 +1,26 @@
+"""Re-create the rows data migrations seed (plans, registry, schedules).
+
+Transactional tests flush every table afterwards, data-migration rows included; later
+tests that need a plan or the offline models call `ensure_seed_data()` first.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from django.apps import apps
+
+SEED_MIGRATIONS = [
+    "studio.accounts.migrations.0002_seed_plans_and_schedules",
+    "generations.migrations.0002_seed_registry",
+    "generations.migrations.0004_schedule_dispatcher_and_sweeper",
+]
+
+
+def ensure_seed_data() -> None:
+    from studio.accounts.models import Plan
+
+    if Plan.objects.exists():
+        return
+    for name in SEED_MIGRATIONS:
+        importlib.import_module(name).seed(apps, None)
