@@ -255,8 +255,5 @@ def validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[
 
 
 def prompt_of(generation_type: str, params: dict[str, Any]) -> str:
-    return (
-        params.get("text")
-        if generation_type == GenerationType.SPEECH
-        else params.get("prompt") or ""
-    )  # type: ignore[return-value]
+    key = "text" if generation_type == GenerationType.SPEECH else "prompt"
+    return str(params.get(key) or "")
