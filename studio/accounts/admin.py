@@ -146,7 +146,8 @@ class TeamAdmin(admin.ModelAdmin):
                     done += 1
                 except StudioError as exc:
                     self.message_user(request, f"{team}: {exc.message}", messages.ERROR)
-            self.message_user(request, f"Credits changed for {done} team(s).", messages.SUCCESS)
+            if done:
+                self.message_user(request, f"Credits changed for {done} team(s).", messages.SUCCESS)
             return None
         return render(
             request,

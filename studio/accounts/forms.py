@@ -1,8 +1,10 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from studio.accounts.models import Role, User
+from studio.accounts.models import Invitation, Role, User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -19,8 +21,21 @@ class SignupForm(forms.Form):
         help_text=password_validation.password_validators_help_text_html(),
     )
 
+    def __init__(self, *args: Any, invitation: Invitation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invitation = invitation
+        if invitation and invitation.email:
+            self.fields["email"].initial = invitation.email
+            self.fields["email"].help_text = "This invitation is for this address."
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
+        bound_to = self.invitation.email.lower() if self.invitation else ""
+        if bound_to and email != bound_to:
+            raise forms.ValidationError(
+                f"This invitation is for {bound_to}. Sign up with that address, or ask "
+                "for an invitation to yours."
+            )
         if User.objects.filter(email__iexact=email).exists():
             raise forms.ValidationError("An account with this email exists; sign in instead.")
         return email
@@ -45,6 +60,11 @@ class InviteForm(forms.Form):
         required=False, help_text="Optional: we email the link. Leave empty to just copy it."
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args: Any, roles: list[tuple[str, str]] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if roles is not None:
+            self.fields["role"].choices = roles  # type: ignore[attr-defined]
 
 
 class RoleForm(forms.Form):

@@ -71,6 +71,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def clean(self) -> None:
+        # Sign-in looks addresses up case-insensitively, so two accounts differing only in
+        # case would make that lookup ambiguous; forms (the admin's too) store them lowercase
+        # and their uniqueness check then catches the duplicate.
+        super().clean()
+        self.email = self.email.strip().lower()
+
     @property
     def display_name(self) -> str:
         return self.name or self.email.split("@")[0]

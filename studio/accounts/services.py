@@ -89,9 +89,17 @@ def _send_invitation_email(invitation: Invitation) -> None:
 
 
 def find_usable_invitation(token: str) -> Invitation:
-    invitation = Invitation.objects.select_related("team").filter(token=token).first()
-    if invitation is None or not invitation.is_usable:
-        raise NotFound("This invitation link is invalid, used or expired")
+    """The open invitation behind `token`, or NotFound saying why the link is dead."""
+    invitation = Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
+    # The token is the secret, so whoever holds it may learn why it no longer works.
+    if invitation is None:
+        raise NotFound("This invitation link is not valid; check that you copied all of it")
+    if invitation.revoked_at is not None:
+        raise NotFound("This invitation was withdrawn")
+    if invitation.accepted_at is not None:
+        raise NotFound("This invitation has already been used")
+    if not invitation.is_usable:
+        raise NotFound("This invitation has expired")
     return invitation
 
 
@@ -107,7 +115,7 @@ def accept_invitation(token: str, user: User) -> Membership:
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
         ).update(accepted_at=timezone.now(), accepted_by=user)
         if claimed != 1:
-            raise NotFound("This invitation link is invalid, used or expired")
+            raise NotFound("This invitation has already been used")
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(
@@ -125,8 +133,20 @@ def revoke_invitation(invitation: Invitation) -> None:
     )
 
 
-def _owner_count(team: Team) -> int:
-    return Membership.objects.filter(team=team, role=Role.OWNER).count()
+def _lock_owners(team_id: int) -> list[int]:
+    """Lock the team's owner memberships and return their ids.
+
+    Locking only the membership being changed lets two owners demote (or remove) each
+    other at once on PostgreSQL, each seeing the other still there, and leaves the team
+    ownerless. Locking every owner row, in a fixed order, serialises those changes; a
+    waiter re-reads the rows after the winner commits and no longer counts a demoted owner.
+    """
+    return list(
+        Membership.objects.select_for_update()
+        .filter(team_id=team_id, role=Role.OWNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def change_role(acting: Membership, target: Membership, role: str) -> Membership:
@@ -137,8 +157,13 @@ def change_role(acting: Membership, target: Membership, role: str) -> Membership
     if Role.OWNER in (role, target.role) and acting.role != Role.OWNER:
         raise Forbidden("Only an owner can grant or take away the owner role")
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=target.pk)
-        if locked.role == Role.OWNER and role != Role.OWNER and _owner_count(locked.team) <= 1:
+        owners = _lock_owners(target.team_id)
+        locked = Membership.objects.select_for_update().filter(pk=target.pk).first()
+        if locked is None:
+            raise NotFound("That person is no longer a member of the team")
+        if Role.OWNER in (role, locked.role) and acting.pk not in owners:
+            raise Forbidden("Only an owner can grant or take away the owner role")
+        if locked.role == Role.OWNER and role != Role.OWNER and owners == [locked.pk]:
             raise Conflict("A team needs at least one owner; make someone else owner first")
         locked.role = role
         locked.save(update_fields=["role"])
@@ -152,9 +177,16 @@ def remove_member(acting: Membership, target: Membership) -> None:
     if not leaving and target.role == Role.OWNER and acting.role != Role.OWNER:
         raise Forbidden("Only an owner can remove an owner")
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=target.pk)
-        if locked.role == Role.OWNER and _owner_count(locked.team) <= 1:
-            raise Conflict("The last owner cannot leave; make someone else owner first")
+        owners = _lock_owners(target.team_id)
+        locked = Membership.objects.select_for_update().filter(pk=target.pk).first()
+        if locked is None:
+            raise NotFound("That person is no longer a member of the team")
+        if locked.role == Role.OWNER and owners == [locked.pk]:
+            raise Conflict(
+                "The last owner cannot leave; make someone else owner first"
+                if leaving
+                else "A team needs at least one owner; make someone else owner first"
+            )
         User.objects.filter(pk=locked.user_id, last_team_id=locked.team_id).update(last_team=None)
         locked.delete()
 

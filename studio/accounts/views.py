@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import resolve, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from studio.accounts import credits, services
@@ -23,7 +26,7 @@ from studio.accounts.forms import (
     SignupForm,
     TeamForm,
 )
-from studio.accounts.models import Invitation, LedgerEntry, Membership, User
+from studio.accounts.models import Invitation, LedgerEntry, Membership, Role, User
 from studio.errors import StudioError
 
 
@@ -59,21 +62,43 @@ def team_home(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     return redirect(team_home_url(membership.team.uuid))
 
 
-def signup(request: HttpRequest) -> HttpResponse:
-    from django.conf import settings
+def _invitation_token(request: HttpRequest) -> str:
+    """The invitation a visitor arrived with: `?invitation=`, or a `next` that is one.
 
+    The invitation page's "I have an account" link goes to sign-in with `next` set to the
+    invitation, and sign-in links to sign-up with the same `next`; without this, a visitor
+    who changes their mind half-way lands on "sign-up is by invitation" holding one.
+    """
     token = request.GET.get("invitation") or request.POST.get("invitation") or ""
+    if token:
+        return token
+    next_url = request.GET.get("next") or request.POST.get("next") or ""
+    if not next_url.startswith("/"):
+        return ""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Http404:
+        return ""
+    return match.kwargs.get("token", "") if match.url_name == "accept_invitation" else ""
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    token = _invitation_token(request)
     invitation = None
     if token:
         try:
             invitation = services.find_usable_invitation(token)
-        except StudioError:
-            invitation = None
+        except StudioError as exc:
+            return render(
+                request, "accounts/invitation_invalid.html", {"error": exc.message}, status=404
+            )
+    if request.user.is_authenticated:
+        if invitation:
+            return redirect("accept_invitation", token=invitation.token)
+        return redirect("home")
     if not settings.STUDIO_OPEN_SIGNUP and invitation is None:
         return render(request, "accounts/signup_closed.html", status=403)
-    form = SignupForm(
-        request.POST or None, initial={"email": invitation.email if invitation else ""}
-    )
+    form = SignupForm(request.POST or None, invitation=invitation)
     if request.method == "POST" and form.is_valid():
         user = User.objects.create_user(
             email=form.cleaned_data["email"],
@@ -81,10 +106,17 @@ def signup(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        if invitation:
+        if invitation is None:
+            messages.success(request, "Welcome! Create your first team to get started.")
+            return redirect("team_create")
+        # Signing up through an invitation is accepting it: go straight into the team.
+        try:
+            membership = services.accept_invitation(invitation.token, user)
+        except StudioError as exc:
+            messages.error(request, exc.message)
             return redirect("accept_invitation", token=invitation.token)
-        messages.success(request, "Welcome! Create your first team to get started.")
-        return redirect("team_create")
+        messages.success(request, f"Welcome to {membership.team.name}!")
+        return redirect(team_home_url(membership.team.uuid))
     return render(request, "accounts/signup.html", {"form": form, "invitation": invitation})
 
 
@@ -102,14 +134,24 @@ def team_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/team_create.html", {"form": form})
 
 
+def _assignable_roles(membership: Membership) -> list[tuple[str, str]]:
+    """Roles this member may hand out: only owners make owners."""
+    return [
+        (value, label)
+        for value, label in Role.choices
+        if value != Role.OWNER or membership.role == Role.OWNER
+    ]
+
+
 @login_required
 def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     membership = get_membership(request, team_uuid)
     team = membership.team
-    invite_form = InviteForm()
+    roles = _assignable_roles(membership)
+    invite_form = InviteForm(roles=roles)
     if request.method == "POST":
         membership = get_membership(request, team_uuid, manage=True)
-        invite_form = InviteForm(request.POST)
+        invite_form = InviteForm(request.POST, roles=roles)
         if invite_form.is_valid():
             try:
                 invitation = services.invite(
@@ -128,20 +170,39 @@ def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                     + ". Copy the link below and send it to your teammate.",
                 )
                 return redirect("members", team_uuid=team.uuid)
-    team_members = team.memberships.select_related("user").order_by("user__email")
+    is_owner = membership.role == Role.OWNER
+    team_members = list(team.memberships.select_related("user").order_by("user__email"))
+    rows = [
+        {
+            "member": m,
+            "is_me": m.pk == membership.pk,
+            # Admins manage members and admins; owners are for owners to change.
+            "can_change": membership.can_manage
+            and m.pk != membership.pk
+            and (is_owner or m.role != Role.OWNER),
+        }
+        for m in team_members
+    ]
     invitations = []
     if membership.can_manage:
-        invitations = [i for i in team.invitations.filter(accepted_at__isnull=True) if i.is_usable]
+        invitations = [
+            (i, services.invitation_url(i))
+            for i in team.invitations.filter(
+                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
+        ]
+    managers = [m for m in team_members if m.can_manage and m.pk != membership.pk]
     return render(
         request,
         "accounts/members.html",
         {
             "team": team,
             "membership": membership,
-            "members": team_members,
-            "invitations": [(i, services.invitation_url(i)) for i in invitations],
+            "rows": rows,
+            "managers": managers,
+            "invitations": invitations,
             "invite_form": invite_form,
-            "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
+            "role_choices": roles,
         },
     )
 
@@ -206,12 +267,17 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             membership = services.accept_invitation(token, _user(request))
         except StudioError as exc:
             messages.error(request, exc.message)
-            return render(request, "accounts/invitation.html", {"invitation": invitation})
+            return redirect("accept_invitation", token=token)
         messages.success(request, f"You joined {membership.team.name}.")
         return redirect(team_home_url(membership.team.uuid))
     already = Membership.objects.filter(team=invitation.team, user=request.user).exists()
+    user = _user(request)
+    # Say so before the click: an invitation bound to another address cannot be accepted.
+    wrong_account = bool(invitation.email) and invitation.email.lower() != user.email.lower()
     return render(
-        request, "accounts/invitation.html", {"invitation": invitation, "already": already}
+        request,
+        "accounts/invitation.html",
+        {"invitation": invitation, "already": already, "wrong_account": wrong_account},
     )
 
 
