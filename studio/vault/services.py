@@ -162,6 +162,7 @@ def authenticate(raw_key: str) -> ApiKey:
     role = Membership.objects.filter(team_id=OuterRef("team_id"), user_id=OuterRef("user_id"))
     candidates = (
         ApiKey.objects.filter(lookup=lookup)
+        .order_by()  # no ORDER BY: this is the hot path of every API call
         .select_related("team__plan", "user")
         .annotate(member_role=Subquery(role.values("role")[:1]))
     )
