@@ -35,3 +35,17 @@ document.addEventListener("click", (event) => {
     if (!el.contains(event.target)) el.removeAttribute("open");
   });
 });
+
+// The phone menu: the toggle opens it; the backdrop, Escape or following a link closes it.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-toggle-nav]")) {
+    document.body.classList.toggle("nav-open");
+  } else if (event.target.closest("[data-close-nav]")) {
+    document.body.classList.remove("nav-open");
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  document.body.classList.remove("nav-open");
+  document.querySelectorAll("details.team-switcher[open]").forEach((el) => el.removeAttribute("open"));
+});

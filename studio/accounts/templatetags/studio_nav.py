@@ -8,7 +8,7 @@ NAV = [
     ("studio", "Studio", "✦"),
     ("gallery", "Gallery", "▦"),
     ("catalog", "Catalog", "◫"),
-    ("api_keys", "API keys", "⚿"),
+    ("api_keys", "API keys", "⌘"),
     ("credits", "Credits", "◎"),
     ("members", "Team", "☺"),
     ("team_settings", "Settings", "⚙"),
