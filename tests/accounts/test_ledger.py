@@ -7,20 +7,28 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from studio.accounts import credits
+from studio.accounts import credits, services
 from studio.accounts.models import Bucket, LedgerEntry, LedgerKind, Team
 from studio.errors import InsufficientCredits
+from tests.conftest import transactional
 
 
 def _set_buckets(team: Team, plan: int, pack: int, redemption: int) -> None:
-    credits.grant(
-        team, plan - team.plan_credits, bucket=Bucket.PLAN, kind=LedgerKind.ADJUSTMENT
-    ) if plan != team.plan_credits else None
-    if pack:
-        credits.grant(team, pack, bucket=Bucket.PACK)
-    if redemption:
-        credits.grant(team, redemption, bucket=Bucket.REDEMPTION)
+    """Bring each bucket to an exact balance through the ledger, so it still reconciles."""
     team.refresh_from_db()
+    for bucket, target, current in (
+        (Bucket.PLAN, plan, team.plan_credits),
+        (Bucket.PACK, pack, team.pack_credits),
+        (Bucket.REDEMPTION, redemption, team.redemption_credits),
+    ):
+        if target != current:
+            credits.grant(team, target - current, bucket=bucket, kind=LedgerKind.ADJUSTMENT)
+    team.refresh_from_db()
+    assert (team.plan_credits, team.pack_credits, team.redemption_credits) == (
+        plan,
+        pack,
+        redemption,
+    )
 
 
 def test_debit_takes_plan_credits_then_pack_then_redemption(team):
@@ -82,21 +90,35 @@ def test_the_ledger_reconciles_after_a_mix_of_changes(team):
     assert credits.reconcile() == []
 
 
+def test_a_refund_after_other_spending_still_returns_to_its_own_buckets(team):
+    _set_buckets(team, plan=10, pack=10, redemption=10)
+    credits.debit(team, 15, "generation:first")  # plan 10, pack 5
+    credits.debit(team, 10, "generation:second")  # pack 5, redemption 5
+    refund = credits.refund("generation:first")
+    assert (refund.plan_delta, refund.pack_delta, refund.redemption_delta) == (10, 5, 0)
+    team.refresh_from_db()
+    assert (team.plan_credits, team.pack_credits, team.redemption_credits) == (10, 5, 5)
+
+
+def test_a_debit_needs_a_positive_amount_and_a_cause(team):
+    from studio.errors import InvalidFields
+
+    with pytest.raises(InvalidFields):
+        credits.debit(team, 0, "generation:zero")
+    with pytest.raises(ValueError):
+        credits.debit(team, 1, "")
+
+
 def test_reconcile_reports_a_tampered_balance(team):
     Team.objects.filter(pk=team.pk).update(pack_credits=999)
     problems = credits.reconcile()
     assert [p.team.pk for p in problems] == [team.pk]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_eight_racing_debits_for_a_balance_covering_five_leave_five_debits_and_zero(
-    alice,
-):
-    from studio.accounts import services
-
+@transactional
+def test_eight_racing_debits_for_a_balance_covering_five_leave_five_debits_and_zero(alice):
     team = services.create_team("Race", alice)
-    credits.grant(team, -team.plan_credits, bucket=Bucket.PLAN, kind=LedgerKind.ADJUSTMENT)
-    credits.grant(team, 50, bucket=Bucket.PACK)
+    _set_buckets(team, plan=20, pack=20, redemption=10)
     barrier = threading.Barrier(8)
     outcomes: list[str] = []
     lock = threading.Lock()
