@@ -149,6 +149,14 @@ class Generation(models.Model):
     )
     progress = models.PositiveSmallIntegerField(default=0)
     upstream_handle = models.JSONField(default=dict, blank=True)
+    # The upstream account the job runs on (its polls and cancel must use the same one).
+    credential = models.ForeignKey(
+        "vault.ProviderCredential",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generations",
+    )
     price = models.JSONField(default=dict, help_text="How the cost was computed, for receipts.")
     credits_charged = models.PositiveIntegerField(default=0)
     credits_refunded = models.PositiveIntegerField(default=0)

@@ -79,6 +79,16 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
+class UpstreamCredential:
+    """A decrypted credential, built in the worker right before a call; never logged."""
+
+    id: int
+    provider: str
+    base_url: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Job:
     """What a provider is told about a generation; no ORM objects cross this line."""
 
@@ -90,6 +100,7 @@ class Job:
     handle: dict[str, Any]
     work_dir: Path
     inputs: dict[str, Path] = field(default_factory=dict)  # fetched source/reference files
+    credential: UpstreamCredential | None = None
 
 
 class ProviderAdapter:

@@ -123,3 +123,59 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.hits} in minute {self.window}"
+
+
+class ProviderCredential(models.Model):
+    """A key for an upstream provider, encrypted at rest (see `studio.vault.crypto`).
+
+    `team` null means an operator-wide credential shared with every team. The secret is
+    decrypted only in a cluster worker right before a call; pages and the admin show
+    `secret_last4`. The `*_tat` columns are the budgets' state (GCRA "theoretical arrival
+    time"): a call may go when its tat is not in the future, and each call pushes it on by
+    60 s / the per-minute limit, so the upstream never sees more than its limit.
+    """
+
+    PROVIDERS = [
+        ("fal", "fal.ai"),
+        ("openai", "OpenAI-compatible"),
+        ("replicate", "Replicate"),
+        ("kolbo", "Kolbo"),
+        ("krev", "Krev"),
+    ]
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="provider_credentials",
+        help_text="Empty: shared by the operator with every team.",
+    )
+    provider = models.CharField(max_length=20, choices=PROVIDERS)
+    label = models.CharField(max_length=100)
+    base_url = models.URLField(max_length=300)
+    secret_ciphertext = models.TextField(editable=False)
+    secret_last4 = models.CharField(max_length=4, editable=False)
+    submits_per_minute = models.PositiveIntegerField(default=60)
+    polls_per_minute = models.PositiveIntegerField(default=600)
+    max_concurrent_jobs = models.PositiveIntegerField(default=20)
+    enabled = models.BooleanField(default=True)
+    healthy = models.BooleanField(default=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    submit_tat = models.DateTimeField(null=True, blank=True, editable=False)
+    poll_tat = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider", "label"]
+        indexes = [models.Index(fields=["provider", "enabled"], name="cred_provider_enabled")]
+
+    def __str__(self) -> str:
+        owner = self.team.name if self.team_id else "shared"
+        return f"{self.get_provider_display()} · {self.label} ({owner}, …{self.secret_last4})"
