@@ -75,6 +75,10 @@ class Failed:
 
 
 Outcome = Finished | Pending | Failed
+
+
+class CredentialCheckFailed(Exception):
+    """A credential test failed; the message is safe to show (it never contains the secret)."""
 ProgressCallback = Callable[[int], None]
 
 
@@ -118,6 +122,10 @@ class ProviderAdapter:
 
     def cancel(self, job: Job) -> None:
         """Ask the upstream to stop; best-effort, errors are ignored by the caller."""
+
+    def check_credential(self, credential: UpstreamCredential) -> None:
+        """One cheap authenticated upstream call; raise CredentialCheckFailed if it fails."""
+        raise CredentialCheckFailed(f"{self.name} cannot test credentials")
 
     def reconcile(self, job: Job) -> Outcome | None:
         """After a submit whose answer never came: look the job up upstream.
