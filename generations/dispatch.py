@@ -14,13 +14,13 @@ import os
 import socket
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from django.db.models import Q
 from django.utils import timezone
 
-from generations import engine
+from generations import budgets, engine
 from generations.models import ACTIVE_STATES, Generation, GenerationState, Lease
 from generations.providers.base import (
     Failure,
@@ -101,21 +101,66 @@ async def _poll_all(generations: list[Generation]) -> list[tuple[Generation, Out
             await client.aclose()
 
 
+def _send_waiting_jobs(now: datetime) -> None:
+    """Re-send queued jobs whose retry or budget wait is over, teams taking turns.
+
+    For an upstream, each team gets one job per round per provider: a saturated budget is
+    then shared by turns instead of going to whichever team queued most.
+    """
+    waiting = list(
+        Generation.objects.filter(state=S.QUEUED, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .only("pk", "team_id", "provider", "next_poll_at")[:BATCH]
+    )
+    sent: set[tuple[int, str]] = set()
+    for generation in _interleave_by_team(waiting):
+        turn = (generation.team_id, generation.provider)
+        if generation.provider != "local":
+            if turn in sent:
+                continue
+            sent.add(turn)
+        if Generation.objects.filter(
+            pk=generation.pk, state=S.QUEUED, next_poll_at=generation.next_poll_at
+        ).update(next_poll_at=None):
+            engine.enqueue("generations.tasks.submit_generation", generation.pk)
+
+
+def _within_poll_budgets(due: list[Generation]) -> list[Generation]:
+    """The due jobs whose credential has a poll slot now; the rest wait for theirs."""
+    by_credential: dict[int | None, list[Generation]] = defaultdict(list)
+    for generation in due:
+        by_credential[generation.credential_id].append(generation)
+    chosen: list[Generation] = []
+    for credential_id, jobs in by_credential.items():
+        if credential_id is None:
+            chosen.extend(jobs)
+            continue
+        jobs = _interleave_by_team(jobs)
+        granted = budgets.claim(credential_id, "poll", len(jobs))
+        chosen.extend(jobs[:granted])
+        if granted < len(jobs):
+            # Keep their order, and spare the next rounds from reading them again.
+            resume = budgets.next_slot_at(credential_id, "poll")
+            credential = jobs[0].credential
+            assert credential is not None
+            step = timedelta(seconds=budgets.interval(credential.polls_per_minute))
+            for position, job in enumerate(jobs[granted:]):
+                Generation.objects.filter(pk=job.pk, state=S.RUNNING).update(
+                    next_poll_at=resume + step * position
+                )
+    return chosen
+
+
 def dispatch_once() -> int:
-    """One round: re-enqueue due retries, poll due running jobs. Returns how many were polled."""
+    """One round: re-send due waiting jobs, poll due running ones. Returns how many polled."""
     now = timezone.now()
-    for pk in Generation.objects.filter(state=S.QUEUED, next_poll_at__lte=now).values_list(
-        "pk", flat=True
-    ):
-        if Generation.objects.filter(pk=pk, state=S.QUEUED, next_poll_at__lte=now).update(
-            next_poll_at=None
-        ):
-            engine.enqueue("generations.tasks.submit_generation", pk)
+    _send_waiting_jobs(now)
     due = list(
         Generation.objects.filter(state=S.RUNNING, next_poll_at__lte=now)
-        .select_related("team", "model")
+        .select_related("team", "model", "credential")
         .order_by("next_poll_at")[:BATCH]
     )
+    due = _within_poll_budgets(due)
     if not due:
         return 0
     results = asyncio.run(_poll_all(_interleave_by_team(due)))

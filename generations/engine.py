@@ -40,6 +40,7 @@ from generations.providers.base import (
     Job,
     Outcome,
     Pending,
+    UpstreamCredential,
     get_adapter,
 )
 from studio.accounts import credits
@@ -176,6 +177,16 @@ def check_image_bytes(data: bytes, name: str) -> None:
 # --- steps -------------------------------------------------------------------------------------
 
 
+def upstream_credential(generation: Generation) -> UpstreamCredential | None:
+    """The job's credential, decrypted here in the worker right before a call."""
+    credential = generation.credential if generation.credential_id else None
+    if credential is None:
+        return None
+    from studio.vault.credentials import to_upstream
+
+    return to_upstream(credential)
+
+
 def _job(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
     return Job(
         generation_id=str(generation.uuid),
@@ -186,6 +197,7 @@ def _job(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
         handle=generation.upstream_handle or {},
         work_dir=work_dir(generation),
         inputs=inputs or {},
+        credential=upstream_credential(generation),
     )
 
 
@@ -198,13 +210,16 @@ def submit(generation_id: int) -> None:
     now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, state=S.QUEUED).update(
         state=S.SUBMITTING,
-        attempts=F("attempts") + 1,
         lease_until=now + timedelta(seconds=adapter.submit_lease_seconds),
         submitted_at=now,
         next_poll_at=None,
     )
     if claimed != 1:
         return  # another worker has it
+    if adapter.needs_credential and not _admit(generation):
+        return
+    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
+    generation.refresh_from_db(fields=["attempts", "credential"])
     directory = work_dir(generation)
     try:
         inputs = fetch_inputs(generation, directory)
@@ -220,6 +235,36 @@ def submit(generation_id: int) -> None:
             Failure(str(exc) or exc.__class__.__name__, FailureCategory.INTERNAL, "SUBMIT_ERROR")
         )
     apply_outcome(generation_id, outcome, S.SUBMITTING, collect_inline=True)
+
+
+def _admit(generation: Generation) -> bool:
+    """Give a claimed job a credential and a submit slot, or put it back to wait its turn."""
+    from generations import budgets
+
+    credential, retry_at = budgets.admit(generation)
+    if credential is not None:
+        Generation.objects.filter(pk=generation.pk).update(credential=credential)
+        generation.credential = credential
+        return True
+    if retry_at is None:
+        fail(
+            generation.pk,
+            Failure(
+                f"No usable {generation.get_provider_display()} credential: an admin of the "
+                "team must add (or re-enable) one on the Providers page",
+                FailureCategory.AUTH,
+                "NO_CREDENTIAL",
+                provider=generation.provider,
+            ),
+        )
+        return False
+    # Every budget is spent: wait (queued) until a slot frees; the dispatcher re-sends it.
+    Generation.objects.filter(pk=generation.pk, state=S.SUBMITTING).update(
+        state=S.QUEUED,
+        lease_until=timezone.now() + REQUEUE_AFTER,
+        next_poll_at=retry_at,
+    )
+    return False
 
 
 def apply_outcome(
@@ -257,7 +302,18 @@ def apply_outcome(
         return
     assert isinstance(outcome, Failed)
     failure = outcome.failure
-    generation = Generation.objects.filter(pk=generation_id).only("attempts").first()
+    generation = (
+        Generation.objects.filter(pk=generation_id).only("attempts", "credential_id").first()
+    )
+    if failure.category == FailureCategory.UNKNOWN_OUTCOME and from_state == S.SUBMITTING:
+        # The upstream may or may not have the job: never refund or resubmit blindly. The
+        # sweeper asks the upstream (reconcile) once this short lease runs out.
+        Generation.objects.filter(pk=generation_id, state=S.SUBMITTING).update(
+            lease_until=now + timedelta(seconds=5)
+        )
+        return
+    if failure.category == FailureCategory.AUTH and generation and generation.credential_id:
+        _credential_rejected(generation.credential_id, failure.message)
     if (
         failure.retryable
         and from_state == S.SUBMITTING
@@ -272,6 +328,15 @@ def apply_outcome(
         )
         return
     fail(generation_id, failure)
+
+
+def _credential_rejected(credential_id: int, message: str) -> None:
+    from studio.vault.credentials import mark_unhealthy
+    from studio.vault.models import ProviderCredential
+
+    credential = ProviderCredential.objects.filter(pk=credential_id).first()
+    if credential is not None and credential.healthy:
+        mark_unhealthy(credential, message)
 
 
 def _handle(generation_id: int) -> dict[str, Any]:

@@ -67,9 +67,9 @@ class ImagesData(Schema):
 class VideoData(Schema):
     generation_id: str
     status: str
-    video_url: str | None
+    video_url: str | None = None
     thumbnail_url: str | None = None
-    duration: int | None
+    duration: int | None = None
     credits_used: int
     poll_url: str | None = None
     error: str | None = None

@@ -79,6 +79,8 @@ Outcome = Finished | Pending | Failed
 
 class CredentialCheckFailed(Exception):
     """A credential test failed; the message is safe to show (it never contains the secret)."""
+
+
 ProgressCallback = Callable[[int], None]
 
 
@@ -113,6 +115,8 @@ class ProviderAdapter:
     idempotent_submit: ClassVar[bool] = False
     # How long one submit step may take before the sweeper considers its worker dead.
     submit_lease_seconds: ClassVar[int] = 120
+    # Upstreams need a vault credential (and so have budgets); the offline engine does not.
+    needs_credential: ClassVar[bool] = True
 
     def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
         raise NotImplementedError

@@ -177,5 +177,5 @@ class ProviderCredential(models.Model):
         indexes = [models.Index(fields=["provider", "enabled"], name="cred_provider_enabled")]
 
     def __str__(self) -> str:
-        owner = self.team.name if self.team_id else "shared"
+        owner = self.team.name if self.team is not None else "shared"
         return f"{self.get_provider_display()} · {self.label} ({owner}, …{self.secret_last4})"

@@ -32,6 +32,7 @@ class LocalEngine(ProviderAdapter):
     # Rendering has no side effect outside the work dir, so a re-run after a crash is safe.
     idempotent_submit = True
     submit_lease_seconds = 300
+    needs_credential = False
 
     def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
         p = job.params
