@@ -6,6 +6,7 @@ run with no configuration; DATABASE_URL and REDIS_URL switch to PostgreSQL and R
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import sys
@@ -271,6 +272,22 @@ STUDIO_RATE_LIMITS = {
 STUDIO_RATELIMIT_PREFIX = env_str("STUDIO_RATELIMIT_PREFIX", "rl")
 # Behind a proxy the client address is the last X-Forwarded-For entry (the proxy's own).
 STUDIO_BEHIND_PROXY = env_bool("STUDIO_BEHIND_PROXY", False)
+
+# --- Credential vault (studio/vault/crypto.py) ----------------------------------------------
+# Upstream secrets are encrypted with AES-256-GCM under these keys, newest first: a separate
+# secret from SECRET_KEY. Each is a urlsafe-base64 32-byte key
+# (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').
+# Debug and test runs without the variable use a key derived from SECRET_KEY; production with
+# no keys starts, but any use of the vault raises ImproperlyConfigured saying how to fix it.
+STUDIO_VAULT_KEYS = env_list("STUDIO_VAULT_KEYS") or (
+    [
+        base64.urlsafe_b64encode(
+            hashlib.sha256(b"studio-dev-vault-key:" + SECRET_KEY.encode()).digest()
+        ).decode()
+    ]
+    if (DEBUG or TESTING)
+    else []
+)
 
 LOGGING = {
     "version": 1,
