@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django import forms
 
-from studio.vault.models import SCOPE_CHOICES, SCOPES
+from studio.errors import StudioError
+from studio.vault.credentials import DEFAULT_BASE_URLS, clean_base_url, clean_secret
+from studio.vault.models import SCOPE_CHOICES, SCOPES, ProviderCredential
 
 EXPIRY_CHOICES = [
     ("30", "30 days"),
@@ -29,3 +34,56 @@ class ApiKeyForm(forms.Form):
         coerce=int,
         empty_value=None,
     )
+
+
+class ProviderCredentialForm(forms.Form):
+    """Add an upstream credential. The secret is a password input that is never re-rendered."""
+
+    provider = forms.ChoiceField(
+        choices=ProviderCredential.PROVIDERS,
+        widget=forms.Select(attrs={"data-base-urls": json.dumps(DEFAULT_BASE_URLS)}),
+    )
+    label = forms.CharField(
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Production account"}),
+        help_text="Empty: the provider's name.",
+    )
+    base_url = forms.CharField(
+        label="Base URL",
+        max_length=300,
+        required=False,
+        widget=forms.URLInput(attrs={"placeholder": DEFAULT_BASE_URLS["fal"]}),
+        help_text="Empty: the provider's public API. Point OpenAI-compatible at vLLM or Ollama.",
+    )
+    # render_value=False: after a validation error the field comes back empty.
+    secret = forms.CharField(
+        label="API key / token",
+        strip=True,
+        widget=forms.PasswordInput(
+            render_value=False,
+            attrs={"autocomplete": "new-password", "spellcheck": "false"},
+        ),
+        help_text="Encrypted at rest; pages show only its last four characters.",
+    )
+    submits_per_minute = forms.IntegerField(min_value=1, max_value=100_000, initial=60)
+    polls_per_minute = forms.IntegerField(min_value=1, max_value=1_000_000, initial=600)
+    max_concurrent_jobs = forms.IntegerField(
+        label="Concurrent jobs", min_value=1, max_value=100_000, initial=20
+    )
+
+    def clean_secret(self) -> str:
+        try:
+            return clean_secret(self.cleaned_data["secret"])
+        except StudioError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        provider = data.get("provider")
+        if provider and "base_url" in data:
+            try:
+                data["base_url"] = clean_base_url(data["base_url"] or DEFAULT_BASE_URLS[provider])
+            except StudioError as exc:
+                self.add_error("base_url", exc.message)
+        return data

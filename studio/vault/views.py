@@ -1,4 +1,9 @@
-"""The API keys page: create (the full key is shown once), list, revoke."""
+"""The API keys page (create, shown once; list; revoke) and the upstream providers page.
+
+Providers: every member sees the team's credentials and the shared ones (never a secret,
+only its last four characters); owners and admins add, test, disable, enable and delete the
+team's own. Shared credentials are managed by the operator (`add_credential --shared`, admin).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from studio.accounts.access import get_membership, team_object
+from studio.accounts.models import Membership
 from studio.errors import StudioError
-from studio.vault import services
-from studio.vault.forms import ApiKeyForm
-from studio.vault.models import ApiKey
+from studio.vault import credentials, services
+from studio.vault.forms import ApiKeyForm, ProviderCredentialForm
+from studio.vault.models import ApiKey, ProviderCredential
 
 
 @never_cache  # the response may hold a full key: no-store, never in any cache
@@ -67,3 +73,116 @@ def api_key_revoke(request: HttpRequest, team_uuid: UUID, key_uuid: UUID) -> Htt
     services.revoke_api_key(key, by=membership.user)
     messages.success(request, f"Revoked {key.name}; it stops working immediately.")
     return redirect("api_keys", team_uuid=membership.team.uuid)
+
+
+def _providers_context(membership: Membership, form: ProviderCredentialForm) -> dict[str, object]:
+    rows = list(credentials.visible_credentials(membership.team))
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "form": form,
+        "own": [c for c in rows if c.team_id is not None],
+        "shared": [c for c in rows if c.team_id is None],
+        "unhealthy": [c for c in rows if c.enabled and not c.healthy],
+        "can_manage": membership.can_manage,
+    }
+
+
+@never_cache
+@login_required
+def provider_credentials(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    membership = get_membership(request, team_uuid, manage=request.method == "POST")
+    form = ProviderCredentialForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            credential = credentials.create_credential(
+                membership.team,
+                data["provider"],
+                data["label"],
+                data["base_url"],
+                data["secret"],
+                submits_per_minute=data["submits_per_minute"],
+                polls_per_minute=data["polls_per_minute"],
+                max_concurrent_jobs=data["max_concurrent_jobs"],
+                user=membership.user,
+            )
+        except StudioError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Added {credential.label} (…{credential.secret_last4}). "
+                "Test the connection to check it works.",
+            )
+            return redirect("provider_credentials", team_uuid=membership.team.uuid)
+    return render(request, "vault/provider_credentials.html", _providers_context(membership, form))
+
+
+def _own_credential(membership: Membership, credential_uuid: UUID) -> ProviderCredential:
+    """One of the team's own credentials; shared ones are the operator's (404 here)."""
+    return team_object(ProviderCredential.objects.all(), membership.team, uuid=credential_uuid)
+
+
+def _after_change(
+    request: HttpRequest,
+    membership: Membership,
+    credential: ProviderCredential,
+    **extra: object,
+) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]
+        context = {
+            "team": membership.team,
+            "c": credential,
+            "can_manage": membership.can_manage,
+            **extra,
+        }
+        return render(request, "vault/provider_credentials.html#credential-row", context)
+    return redirect("provider_credentials", team_uuid=membership.team.uuid)
+
+
+@require_POST
+@login_required
+def provider_credential_test(
+    request: HttpRequest, team_uuid: UUID, credential_uuid: UUID
+) -> HttpResponse:
+    membership = get_membership(request, team_uuid, manage=True)
+    credential = _own_credential(membership, credential_uuid)
+    result = credentials.test_connection(credential)
+    if not request.htmx:  # type: ignore[attr-defined]
+        if result.ok:
+            messages.success(request, f"{credential.label}: {result.message}")
+        else:
+            messages.error(request, f"{credential.label}: {result.message}")
+    return _after_change(request, membership, credential, test_result=result)
+
+
+@require_POST
+@login_required
+def provider_credential_toggle(
+    request: HttpRequest, team_uuid: UUID, credential_uuid: UUID, enabled: bool
+) -> HttpResponse:
+    membership = get_membership(request, team_uuid, manage=True)
+    credential = _own_credential(membership, credential_uuid)
+    if enabled:
+        credentials.enable_credential(credential)
+        done = f"Enabled {credential.label}."
+    else:
+        credentials.disable_credential(credential)
+        done = f"Disabled {credential.label}; new work will not use it."
+    if not request.htmx:  # type: ignore[attr-defined]
+        messages.success(request, done)
+    return _after_change(request, membership, credential)
+
+
+@require_POST
+@login_required
+def provider_credential_delete(
+    request: HttpRequest, team_uuid: UUID, credential_uuid: UUID
+) -> HttpResponse:
+    membership = get_membership(request, team_uuid, manage=True)
+    credential = _own_credential(membership, credential_uuid)
+    label = credential.label
+    credentials.delete_credential(credential)
+    messages.success(request, f"Deleted {label}.")
+    return redirect("provider_credentials", team_uuid=membership.team.uuid)
