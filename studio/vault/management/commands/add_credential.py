@@ -27,6 +27,8 @@ class Command(BaseCommand):
     )
 
     def create_parser(self, prog_name, subcommand, **kwargs):
+        # No abbreviations: `--secret VALUE` must not pass as `--secret-env VALUE`.
+        kwargs.setdefault("allow_abbrev", False)
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         report = parser.error
 
