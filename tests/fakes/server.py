@@ -80,6 +80,11 @@ class LoopbackServer:
         async def close() -> None:
             if self._server:
                 self._server.close()
+            # Handlers still sleeping (slow or hanging fakes) end here, not at interpreter exit.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)

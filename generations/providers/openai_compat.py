@@ -1,0 +1,206 @@
+"""OpenAI-compatible APIs: OpenAI itself, and vLLM, Ollama, LocalAI… behind a configurable base.
+
+Protocol (base URL e.g. https://api.openai.com/v1 or http://gpu-box:8000/v1), `Authorization:
+Bearer <secret>`, all synchronous — `submit` answers `Finished` or `Failed`, never `Pending`:
+- `POST {base}/images/generations` `{model, prompt, n, size[, quality]}` → `{data: [{b64_json}
+  | {url}]}`; base64 images are written to the job's work dir and returned as paths.
+- `POST {base}/audio/speech` `{model, input, voice, response_format: "wav"}` → the audio bytes.
+- `POST {base}/chat/completions` `{model, messages}` → `choices[0].message.content`, returned as
+  `Finished([], meta={"content", "model", "usage"})` (chat has no files).
+- `GET {base}/models` is the credential check.
+
+Reconcile: a synchronous call has nothing to look up afterwards — if the answer was lost, the
+result is lost with it and nothing more can arrive, so `reconcile` returns None (refund).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import httpx
+
+from generations.providers import http_errors as he
+from generations.providers.base import (
+    Failed,
+    Failure,
+    FailureCategory,
+    Finished,
+    Job,
+    Outcome,
+    Output,
+    ProgressCallback,
+    UpstreamCredential,
+)
+
+NAME = "openai"
+
+
+def image_size(model: str, aspect: str, hd: bool) -> str:
+    w, h = (int(x) for x in aspect.split(":"))
+    if model.startswith("gpt-image"):
+        return "1024x1024" if w == h else ("1536x1024" if w > h else "1024x1536")
+    if model.startswith("dall-e-3"):
+        return "1024x1024" if w == h else ("1792x1024" if w > h else "1024x1792")
+    if model.startswith("dall-e-2"):
+        return "1024x1024"
+    long_side = 2048 if hd else 1024
+    scale = long_side / max(w, h)
+    return f"{int(w * scale) // 64 * 64}x{int(h * scale) // 64 * 64}"
+
+
+def chat_messages(params: dict[str, Any]) -> list[dict[str, str]]:
+    messages = params.get("messages")
+    if isinstance(messages, list) and messages:
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    out = []
+    if params.get("system_prompt"):
+        out.append({"role": "system", "content": str(params["system_prompt"])})
+    out.append(
+        {"role": "user", "content": str(params.get("message") or params.get("prompt") or "")}
+    )
+    return out
+
+
+class OpenAICompatAdapter(he.HttpAdapter):
+    name = NAME
+    default_base_url = "https://api.openai.com/v1"
+    idempotent_submit = False
+    submit_lease_seconds = 300  # image generation answers in up to a few minutes
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.submit_timeout = he.timeout(240.0)
+
+    def auth_headers(self, credential: UpstreamCredential) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential.secret}"}
+
+    def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
+        credential = job.credential
+        if credential is None:
+            return he.no_credential(NAME)
+        if job.type == "image":
+            return self._image(job, credential)
+        if job.type == "speech":
+            return self._speech(job, credential)
+        if job.type == "chat":
+            return self._chat(job, credential)
+        return Failed(
+            Failure(
+                f"OpenAI-compatible APIs do not do {job.type}",
+                FailureCategory.INVALID_INPUT,
+                "UNSUPPORTED_TYPE",
+                provider=NAME,
+            )
+        )
+
+    def _image(self, job: Job, credential: UpstreamCredential) -> Outcome:
+        p, model = job.params, job.upstream_model
+        body: dict[str, Any] = {
+            "model": model,
+            "prompt": p["prompt"],
+            "n": int(p.get("count") or 1),
+            "size": image_size(model, p.get("aspect_ratio") or "1:1", bool(p.get("hd"))),
+        }
+        if p.get("hd") and model.startswith("dall-e-3"):
+            body["quality"] = "hd"
+        elif p.get("hd") and model.startswith("gpt-image"):
+            body["quality"] = "high"
+        data = self.submit_call(
+            "POST", f"{self.base(credential)}/images/generations", credential, json=body
+        )
+        if he.is_outcome(data):
+            return data
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not items:
+            return Failed(he.malformed(NAME, submit=True, detail=": no images in the answer"))
+        outputs: list[Output] = []
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and item.get("b64_json"):
+                try:
+                    raw = base64.b64decode(item["b64_json"], validate=True)
+                except (binascii.Error, ValueError):
+                    return Failed(he.malformed(NAME, submit=True, detail=": bad base64 image"))
+                path = job.work_dir / f"openai-{index}.png"
+                path.write_bytes(raw)
+                outputs.append(Output(path=path))
+            elif isinstance(item, dict) and isinstance(item.get("url"), str):
+                outputs.append(Output(url=item["url"]))
+        if not outputs:
+            return Failed(he.malformed(NAME, submit=True, detail=": no images in the answer"))
+        meta: dict[str, Any] = {}
+        revised = [i.get("revised_prompt") for i in items if isinstance(i, dict)]
+        if any(revised):
+            meta["prompt_used"] = next(r for r in revised if r)
+        return Finished(outputs, meta)
+
+    def _speech(self, job: Job, credential: UpstreamCredential) -> Outcome:
+        p = job.params
+        body = {
+            "model": job.upstream_model,
+            "input": p["text"],
+            "voice": p.get("voice") or "alloy",
+            "response_format": "wav",
+        }
+        response = self.submit_call(
+            "POST", f"{self.base(credential)}/audio/speech", credential, json=body, raw=True
+        )
+        if he.is_outcome(response):
+            return response
+        assert isinstance(response, httpx.Response)
+        kind = response.headers.get("content-type", "").split(";")[0]
+        if kind.startswith(("application/json", "text/")) or not response.content:
+            return Failed(he.malformed(NAME, submit=True, detail=": no audio in the answer"))
+        job.work_dir.mkdir(parents=True, exist_ok=True)
+        path = job.work_dir / "speech-0.wav"
+        path.write_bytes(response.content)
+        return Finished([Output(path=path)], {"voice": body["voice"]})
+
+    def _chat(self, job: Job, credential: UpstreamCredential) -> Outcome:
+        body = {"model": job.upstream_model, "messages": chat_messages(job.params)}
+        data = self.submit_call(
+            "POST", f"{self.base(credential)}/chat/completions", credential, json=body
+        )
+        if he.is_outcome(data):
+            return data
+        try:
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            return Failed(he.malformed(NAME, submit=True, detail=": no choices in the answer"))
+        if choice.get("finish_reason") == "content_filter":
+            return Failed(
+                Failure(
+                    "The upstream's content filter stopped the reply",
+                    FailureCategory.CONTENT_POLICY,
+                    "CONTENT_POLICY",
+                    provider=NAME,
+                )
+            )
+        return Finished(
+            [],
+            {
+                "content": content or "",
+                "model": data.get("model", job.upstream_model),
+                "usage": data.get("usage") or {},
+            },
+        )
+
+    async def poll(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+        # Synchronous: submit already answered. A stray poll (e.g. after a reconcile) fails.
+        return Failed(
+            Failure(
+                "An OpenAI-compatible job has nothing to poll",
+                FailureCategory.INTERNAL,
+                "NOTHING_TO_POLL",
+                provider=NAME,
+            )
+        )
+
+    def reconcile(self, job: Job) -> Outcome | None:
+        return None  # a synchronous answer that was lost cannot be fetched again
+
+    def check_credential(self, credential: UpstreamCredential) -> None:
+        self.check_get(f"{self.base(credential)}/models", credential)

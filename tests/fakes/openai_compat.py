@@ -1,0 +1,156 @@
+"""A fake OpenAI-compatible API on loopback (fault API: tests/fakes/upstream.py).
+
+Base URL `fake.url + "/v1"` (use `fake.base_url`). `Authorization: Bearer <secret>`.
+- `POST /v1/images/generations` {model, prompt, n, size} → {created, data: [{b64_json}]} for
+  gpt-image-* (always base64), {data: [{url, revised_prompt}]} for other models unless
+  `response_format: "b64_json"`.
+- `POST /v1/audio/speech` {model, input, voice, response_format} → WAV bytes.
+- `POST /v1/chat/completions` {model, messages} → a chat.completion.
+- `GET /v1/models` → the model list (the credential check).
+Errors are `{"error": {message, type, param, code}}`; quota is OpenAI's 429
+`insufficient_quota`; content policy is a 400 `content_policy_violation`.
+Synchronous, so job-level faults apply to the answer: fail_job → 500 server_error,
+nsfw_job → 400 content_policy_violation.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+from tests.fakes.server import Request, Response
+from tests.fakes.upstream import FakeUpstream, Fault, png_bytes, wav_bytes
+
+
+class OpenAIFake(FakeUpstream):
+    secret = "sk-test-0123456789abcdefghijklmnop"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def credential_of(self, request: Request) -> str:
+        return request.headers.get("authorization", "").removeprefix("Bearer ")
+
+    def error(self, status: int, message: str, code: str = "") -> Response:
+        kind = {401: "invalid_request_error", 429: "rate_limit_error"}.get(status, "api_error")
+        if status == 401:
+            code = "invalid_api_key"
+        elif status == 429 and code != "insufficient_quota":
+            code = "rate_limit_exceeded"
+            message = "Rate limit reached for requests"
+        return Response.json(
+            {"error": {"message": message, "type": kind, "param": None, "code": code or None}},
+            status,
+        )
+
+    def fault_response(self, fault: Fault) -> Response:
+        if fault.kind == "quota":
+            return self.error(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+            )
+        if fault.kind == "content_policy":
+            return self.error(
+                400,
+                "Your request was rejected as a result of our safety system.",
+                "content_policy_violation",
+            )
+        return self.error(400, "Invalid value for 'size'", "invalid_value")
+
+    def route(self, request: Request):
+        path = request.path.split("?")[0]
+        if request.method == "GET" and path == "/v1/models":
+            return "account", self.models
+        if request.method == "POST" and path == "/v1/images/generations":
+            return "submit", self.images
+        if request.method == "POST" and path == "/v1/audio/speech":
+            return "submit", self.speech
+        if request.method == "POST" and path == "/v1/chat/completions":
+            return "submit", self.chat
+        return "unknown", None
+
+    def models(self, request: Request) -> Response:
+        data = [{"id": m, "object": "model", "owned_by": "openai"}
+                for m in ("gpt-image-1", "dall-e-3", "tts-1", "gpt-4o-mini")]  # fmt: skip
+        return Response.json({"object": "list", "data": data})
+
+    def _body(self, request: Request) -> dict | Response:
+        try:
+            body = request.json()
+        except ValueError:
+            return self.error(400, "We could not parse the JSON body of your request.")
+        if not isinstance(body, dict) or not body.get("model"):
+            return self.error(400, "you must provide a model parameter", "missing_required")
+        self.submitted.append(body)
+        return body
+
+    def _job_fault(self, kind: str, body: dict) -> Response | None:
+        job = self.new_job(body["model"], kind, body)
+        if job.behaviour == "nsfw":
+            return self.fault_response(Fault("content_policy", "submit", None, {}))
+        if job.behaviour == "fail":
+            return self.error(500, job.message or "The server had an error while processing")
+        if job.behaviour == "never":
+            return self.error(504, "Gateway timeout")
+        return None
+
+    def images(self, request: Request) -> Response:
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        if not body.get("prompt"):
+            return self.error(400, "prompt is required", "missing_required")
+        failed = self._job_fault("image", body)
+        if failed is not None:
+            return failed
+        n = int(body.get("n") or 1)
+        if body["model"].startswith("gpt-image") or body.get("response_format") == "b64_json":
+            data = [{"b64_json": base64.b64encode(png_bytes()).decode()} for _ in range(n)]
+        else:
+            job = self.jobs[list(self.jobs)[-1]]
+            job.count = n
+            urls = self.result_urls(job)
+            data = [{"url": u, "revised_prompt": f"{body['prompt']}, detailed"} for u in urls]
+        return Response.json({"created": int(time.time()), "data": data})
+
+    def speech(self, request: Request) -> Response:
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        if not body.get("input") or not body.get("voice"):
+            return self.error(400, "input and voice are required", "missing_required")
+        failed = self._job_fault("audio", body)
+        if failed is not None:
+            return failed
+        return Response(200, wav_bytes(), "audio/wav")
+
+    def chat(self, request: Request) -> Response:
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
+        messages = body.get("messages") or []
+        if not messages:
+            return self.error(400, "messages is required", "missing_required")
+        failed = self._job_fault("audio", body)
+        if failed is not None:
+            return failed
+        last = str(messages[-1].get("content", ""))
+        return Response.json(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": f"You said: {last}"},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+            }
+        )
