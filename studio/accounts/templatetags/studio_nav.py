@@ -9,7 +9,7 @@ NAV = [
     ("gallery", "Gallery", "▦"),
     ("catalog", "Catalog", "◫"),
     ("api_keys", "API keys", "⌘"),
-    ("provider_credentials", "Providers", "⚿"),
+    ("provider_credentials", "Providers", "⇄"),
     ("credits", "Credits", "◎"),
     ("members", "Team", "☺"),
     ("team_settings", "Settings", "⚙"),
