@@ -139,15 +139,25 @@ def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
     for i, url in enumerate(params.get("reference_images") or []):
         wanted[f"ref{i}"] = url
     inputs: dict[str, Path] = {}
-    if not wanted:
-        return inputs
-    directory.mkdir(parents=True, exist_ok=True)
+    if wanted:
+        directory.mkdir(parents=True, exist_ok=True)
     for name, url in wanted.items():
         data, _ = _fetch_input(url, generation.team)
         path = directory / f"input-{name}"
         path.write_bytes(data)
         _check_image(path, name)
         inputs[name] = path
+    # Catalog hook (catalog/references.py): product cut-outs, Visual DNA and moodboard images
+    # become further ref<N> inputs after the user's own, and their style text (preset, DNA
+    # system prompts, moodboard style guide) joins the prompt the provider sees; the stored
+    # prompt stays as the user wrote it. Unknown or other-team ids raise NotFound.
+    from catalog.references import resolve_references
+
+    first = len(params.get("reference_images") or [])
+    catalog_inputs, style = resolve_references(generation, directory, first)
+    inputs.update(catalog_inputs)
+    if style:
+        generation.params = {**params, "prompt": f"{params.get('prompt') or ''} {style}".strip()}
     return inputs
 
 
@@ -216,16 +226,18 @@ def submit(generation_id: int) -> None:
     )
     if claimed != 1:
         return  # another worker has it
-    if adapter.needs_credential and not _admit(generation):
-        return
-    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
-    generation.refresh_from_db(fields=["attempts", "credential"])
     directory = work_dir(generation)
     try:
         inputs = fetch_inputs(generation, directory)
     except StudioError as exc:
         fail(generation_id, Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code))
         return
+    # The submit slot is taken last, right before the call, so the time between taking it
+    # and the request reaching the upstream stays within the budget's jitter margin.
+    if adapter.needs_credential and not _admit(generation):
+        return
+    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
+    generation.refresh_from_db(fields=["attempts"])
     progress = ProgressWriter(generation_id, adapter.submit_lease_seconds)
     try:
         outcome = adapter.submit(_job(generation, inputs), progress)

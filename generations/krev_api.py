@@ -24,7 +24,6 @@ from generations.models import TERMINAL_STATES, Generation, GenerationType, Sour
 from studio.api.auth import api_key, caller_key
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevResponse, errors, krev
-from studio.errors import NotFound
 
 router = Router(tags=["Generate (Krev)"])
 
@@ -87,14 +86,23 @@ class GenerationData(Schema):
     completed_at: str | None
 
 
-def _reject_products(raw: dict[str, Any]) -> None:
+def _resolve_products(request: HttpRequest, raw: dict[str, Any]) -> None:
+    """Catalog: `product_id`/`product_ids` become canonical `product_ids` after checking
+    that each is one of the caller's products (unknown or another team's: 404 NOT_FOUND);
+    an unknown `preset_id` is 400. The engine uses each product's cut-out as a reference."""
+    from catalog.references import style_preset, team_products
+
     ids = [
-        *(raw.pop("product_ids", None) or []),
         *([raw.pop("product_id")] if raw.get("product_id") else []),
+        *(raw.pop("product_ids", None) or []),
     ]
+    raw.pop("product_id", None)
+    ids = list(dict.fromkeys(ids))
     if ids:
-        # The catalog (products) is not part of this Studio yet: no product id can exist.
-        raise NotFound(f"Product not found: {ids[0]}")
+        team_products(caller_key(request).team, ids)
+        raw["product_ids"] = ids
+    if raw.get("preset_id"):
+        style_preset(raw["preset_id"])
 
 
 def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> Generation:
@@ -156,7 +164,7 @@ async def _respond(request: HttpRequest, generation: Generation, present: Any) -
 )
 async def create_images(request: HttpRequest, payload: ImagesIn) -> Status:
     raw = payload.dict(exclude_none=True)
-    _reject_products(raw)
+    await sync_to_async(_resolve_products)(request, raw)
     if "image_count" in raw:
         raw["count"] = raw.pop("image_count")
     generation = await sync_to_async(_start)(request, GenerationType.IMAGE, raw)
@@ -176,7 +184,7 @@ async def create_images(request: HttpRequest, payload: ImagesIn) -> Status:
 )
 async def create_video(request: HttpRequest, payload: VideosIn) -> Status:
     raw = payload.dict(exclude_none=True)
-    _reject_products(raw)
+    await sync_to_async(_resolve_products)(request, raw)
     generation_type = GenerationType.VIDEO
     if raw.get("source_image"):
         raw["image_url"] = raw.pop("source_image")

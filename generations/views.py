@@ -35,6 +35,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
+from catalog.forms import add_catalog_pickers, catalog_request
 from generations import params, pricing, services, storage
 from generations.forms import (
     SMART_SELECT,
@@ -141,10 +142,14 @@ def _studio_form(
         "sources": sources,
     }
     if bound:
-        return StudioForm(data, **kwargs)
+        bound_form = StudioForm(data, **kwargs)
+        add_catalog_pickers(bound_form, team, generation_type)  # catalog: product, DNA…
+        return bound_form
     initial = {k: data.get(k) for k in data if k not in ("csrfmiddlewaretoken",)}
     initial["type"] = generation_type
-    return StudioForm(initial=initial, **kwargs)
+    form = StudioForm(initial=initial, **kwargs)
+    add_catalog_pickers(form, team, generation_type)
+    return form
 
 
 def _type_from(data: Any) -> str:
@@ -228,7 +233,11 @@ def _start_from_form(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     if form.is_valid():
         try:
             started = services.start_generation(
-                team, _user(request), generation_type, form.raw_request()
+                team,
+                _user(request),
+                generation_type,
+                # The catalog pickers' ids (products, preset, Visual DNA, moodboard).
+                {**form.raw_request(), **catalog_request(form)},
             )
         except StudioError as exc:
             form.add_service_error(exc)

@@ -306,3 +306,11 @@ STUDIO_MEDIA_URL_TTL = env_int("STUDIO_MEDIA_URL_TTL", 6 * 3600, minimum=60)
 STUDIO_MAX_INPUT_BYTES = env_int("STUDIO_MAX_INPUT_BYTES", 20 * 1024 * 1024, minimum=1024)
 # Krev start endpoints wait this long for a result before answering 202 to be polled.
 STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minimum=0)
+# Catalog uploads (products, Visual DNA, moodboards): bytes and decoded pixels per image,
+# checked before any work; API product uploads are analysed within the request (offline
+# analysis takes well under a second) unless this is off, then they queue to be polled.
+STUDIO_CATALOG_MAX_UPLOAD_BYTES = env_int(
+    "STUDIO_CATALOG_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024
+)
+STUDIO_CATALOG_MAX_PIXELS = env_int("STUDIO_CATALOG_MAX_PIXELS", 40_000_000, minimum=10_000)
+STUDIO_CATALOG_INLINE_ANALYSIS = env_bool("STUDIO_CATALOG_INLINE_ANALYSIS", True)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("studio.accounts.urls")),
     path("", include("studio.vault.urls")),
     path("", include("generations.urls")),
+    path("", include("catalog.urls")),  # products, Visual DNA, moodboards, signed files
 ]

@@ -49,3 +49,35 @@ document.addEventListener("keydown", (event) => {
   document.body.classList.remove("nav-open");
   document.querySelectorAll("details.team-switcher[open]").forEach((el) => el.removeAttribute("open"));
 });
+
+// Catalog drop zones: dropping files (or choosing them) uploads them at once through the
+// zone's form; without JavaScript the form's own button does the same.
+document.querySelectorAll("[data-dropzone]").forEach((zone) => {
+  const input = zone.querySelector("input[type=file]");
+  if (!input) return;
+  zone.classList.add("enhanced");
+  const submit = () => {
+    if (input.files.length) zone.requestSubmit();
+  };
+  ["dragenter", "dragover"].forEach((name) =>
+    zone.addEventListener(name, (event) => {
+      event.preventDefault();
+      zone.classList.add("dragging");
+    }),
+  );
+  ["dragleave", "dragend"].forEach((name) =>
+    zone.addEventListener(name, (event) => {
+      if (!zone.contains(event.relatedTarget)) zone.classList.remove("dragging");
+    }),
+  );
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    input.files = event.dataTransfer.files;
+    submit();
+  });
+  input.addEventListener("change", submit);
+  // Clear the chosen files once htmx has sent them, so the same file can be dropped again.
+  zone.addEventListener("htmx:afterRequest", () => { input.value = ""; });
+});

@@ -10,6 +10,7 @@ from django.conf import settings
 from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
+from catalog.api import router as catalog_router
 from generations.api import router as generations_router
 from studio.accounts.api import router as accounts_router
 from studio.api import errors
@@ -55,6 +56,7 @@ errors.install(api)
 
 api.add_router("/v1", generations_router)
 api.add_router("/v1", accounts_router)
+api.add_router("/v1", catalog_router)  # products (Krev), Visual DNA and moodboards (Kolbo)
 api.add_router("/v1", krev_keys_router)
 api.add_router("/api-keys", kolbo_keys_router)
 api.add_router("/auth", token_router)

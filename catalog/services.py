@@ -1,0 +1,561 @@
+"""Catalog use cases: the only code that changes products, Visual DNAs and moodboards.
+
+Uploads are checked completely (size, type by content, pixel count, decodability, the
+team's storage) before a file is written; a refused upload leaves no row, no file and no
+storage charge. Storage is charged with a conditional UPDATE, so two uploads racing for
+the last megabytes cannot both win.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from catalog import images as pixels
+from catalog import storage as links
+from catalog.models import (
+    AnalysisStatus,
+    CatalogImage,
+    DnaType,
+    Moodboard,
+    Product,
+    ProductSource,
+    VisualDNA,
+)
+from studio.accounts.models import Team, User
+from studio.errors import Forbidden, InvalidFields, MissingFields, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 100
+MAX_PRODUCT_NAME = 200
+MAX_DNA_IMAGES = 4
+MAX_MOODBOARD_IMAGES = 15
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Bytes that passed `inspect_upload`, ready to store."""
+
+    data: bytes
+    info: pixels.Inspected
+    filename: str = ""
+
+
+def check_upload(data: bytes, what: str = "The image", filename: str = "") -> Upload:
+    return Upload(data, pixels.inspect_upload(data, what), filename)
+
+
+def check_upload_file(file: Any, what: str | None = None) -> Upload:
+    """Check an uploaded file: its size before reading it, then its content."""
+    name = str(getattr(file, "name", "") or "")
+    label = what or (name[:80] if name else "The file")
+    pixels.check_size(int(file.size or 0), label)
+    return check_upload(file.read(), label, name)
+
+
+# --- reading image sources --------------------------------------------------------------------
+
+
+def read_image_url(url: Any, team: Team, what: str = "image_url") -> tuple[bytes, str]:
+    """The bytes behind an `image_url`: a base64 data URL, a catalog link of this team, or
+    a public http(s) URL fetched through the outbound wrapper (private addresses blocked,
+    the size capped while downloading). Returns (bytes, a file name hint)."""
+    from studio.http import fetch_bytes
+
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidFields(f"{what} must be a URL or a base64 data URL")
+    url = url.strip()
+    limit = pixels.max_upload_bytes()
+    if url.startswith("data:"):
+        header, _, payload = url.partition(",")
+        if ";base64" not in header:
+            raise InvalidFields(f"{what}: data URLs must be base64-encoded")
+        if len(payload) * 3 // 4 > limit + 3:  # refuse before decoding
+            pixels.check_size(len(payload) * 3 // 4, f"The image in {what}")
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except ValueError:
+            raise InvalidFields(f"{what} is not valid base64") from None
+        return data, ""
+    own = links.parse_own_link(url)
+    if own is not None:
+        image = CatalogImage.objects.filter(uuid=own).first()
+        if image is None or (image.team_id is not None and image.team_id != team.pk):
+            raise InvalidFields(f"{what}: that link does not belong to this team")
+        with image.file.open("rb") as handle:
+            return handle.read(), PurePath(image.file.name or "").name
+    data, _ = fetch_bytes(url, max_bytes=limit, user_supplied=True)
+    return data, PurePath(url.split("?")[0]).name
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+def charge_storage(team: Team, size: int) -> None:
+    """Count `size` bytes against the team's plan, or refuse (413) if they do not fit."""
+    limit = team.plan.storage_limit_bytes
+    charged = Team.objects.filter(pk=team.pk, storage_used_bytes__lte=limit - size).update(
+        storage_used_bytes=F("storage_used_bytes") + size
+    )
+    if charged != 1:
+        raise PayloadTooLarge(
+            "Your team's storage is full: this upload does not fit in the plan's "
+            f"{limit // (1024 * 1024):,} MB; delete something or move to a larger plan"
+        )
+
+
+def release_storage(team_id: int | None, size: int) -> None:
+    if team_id is None or size <= 0:
+        return
+    Team.objects.filter(pk=team_id).update(
+        storage_used_bytes=Greatest(F("storage_used_bytes") - size, Value(0))
+    )
+
+
+class _Files:
+    """Files written in a unit of work, removed again if the unit fails."""
+
+    def __init__(self) -> None:
+        self.written: list[CatalogImage] = []
+
+    def store(
+        self,
+        team: Team | None,
+        data: bytes,
+        stem: str,
+        extension: str,
+        mime_type: str,
+        size: tuple[int, int],
+    ) -> CatalogImage:
+        image = CatalogImage(
+            team=team, mime_type=mime_type, size_bytes=len(data), width=size[0], height=size[1]
+        )
+        image.file.save(f"{stem}.{extension}", ContentFile(data), save=False)
+        self.written.append(image)
+        image.save()
+        return image
+
+    def discard(self) -> None:
+        for image in self.written:
+            image.file.delete(save=False)
+
+
+def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) -> CatalogImage:
+    info = upload.info
+    return files.store(
+        team, upload.data, stem, info.extension, info.mime_type, (info.width, info.height)
+    )
+
+
+def delete_images(images: Iterable[CatalogImage]) -> None:
+    """Delete rows and files and give the bytes back to their teams."""
+    for image in images:
+        image.file.delete(save=False)
+        release_storage(image.team_id, image.size_bytes)
+        image.delete()
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+def create_product(
+    team: Team,
+    user: User | None,
+    upload: Upload,
+    *,
+    name: str = "",
+    source: str = ProductSource.DASHBOARD,
+    skip_segmentation: bool = False,
+    enqueue: bool = True,
+) -> Product:
+    """Store a checked upload as a queued product; its analysis runs on the cluster
+    (`enqueue`) or is run by the caller (`analyse_product`)."""
+    name = (name or "").strip()
+    if len(name) > MAX_PRODUCT_NAME:
+        raise InvalidFields(f"name is at most {MAX_PRODUCT_NAME} characters")
+    files = _Files()
+    try:
+        with transaction.atomic():
+            charge_storage(team, len(upload.data))
+            original = store_upload(files, team, upload, "original")
+            product = Product.objects.create(
+                team=team,
+                created_by=user,
+                name=name,
+                named_by_user=bool(name),
+                original=original,
+                source=source,
+                skip_segmentation=skip_segmentation,
+                metadata={"filename": upload.filename[:200]} if upload.filename else {},
+            )
+            if enqueue:
+                transaction.on_commit(lambda: enqueue_analysis(product))
+    except BaseException:
+        files.discard()
+        raise
+    return product
+
+
+def analyse_inline() -> bool:
+    """Whether API uploads are analysed within the request (the offline pipeline takes well
+    under a second) rather than on the cluster, to be polled."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "STUDIO_CATALOG_INLINE_ANALYSIS", True))
+
+
+def enqueue_analysis(product: Product) -> None:
+    from django_q.tasks import async_task
+
+    async_task("catalog.tasks.analyse_product", str(product.id), group="catalog")
+
+
+def analyse_product(product_id: Any) -> Product | None:
+    """The analysis pipeline: cut-out, colours, names. Runs once per product (the claim
+    is a conditional UPDATE); a second delivery of the task does nothing."""
+    claimed = Product.objects.filter(pk=product_id, analysis_status=AnalysisStatus.QUEUED).update(
+        analysis_status=AnalysisStatus.RUNNING
+    )
+    if claimed != 1:
+        return None
+    product = Product.objects.select_related("original", "team", "team__plan").get(pk=product_id)
+    files = _Files()
+    try:
+        with product.original.file.open("rb") as handle:
+            photo = pixels.open_rgba(handle.read())
+        cutout_image = None
+        subject = photo
+        if not product.skip_segmentation:
+            cutout, share = pixels.cut_out(photo)
+            data = pixels.png_bytes(cutout)
+            with transaction.atomic():
+                charge_storage(product.team, len(data))
+                cutout_image = files.store(
+                    product.team, data, "cutout", "png", "image/png", cutout.size
+                )
+            subject = cutout
+        colours = pixels.dominant_colours(subject)
+        metadata = describe_product(product, [c["name"] for c in colours])  # type: ignore[misc]
+        metadata["colorSwatches"] = colours
+        if cutout_image is not None:
+            metadata["segmentation"] = {"method": "grabcut", "coverage": round(share, 3)}
+        updates: dict[str, Any] = {
+            "cutout": cutout_image,
+            "metadata": metadata,
+            "analysis_status": AnalysisStatus.DONE,
+            "analysis_error": "",
+            "updated_at": timezone.now(),
+        }
+        if not product.named_by_user:
+            updates["name"] = auto_name(product, metadata)
+        if not product.category and metadata.get("category"):
+            updates["category"] = metadata["category"]
+        done = Product.objects.filter(pk=product.pk, analysis_status=AnalysisStatus.RUNNING).update(
+            **updates
+        )
+        if done != 1:  # deleted meanwhile
+            files.discard()
+            for image in files.written:
+                release_storage(image.team_id, image.size_bytes)
+                CatalogImage.objects.filter(pk=image.pk).delete()
+    except Exception as exc:
+        log.exception("analysis of product %s failed", product_id)
+        files.discard()
+        for image in files.written:
+            release_storage(image.team_id, image.size_bytes)
+            CatalogImage.objects.filter(pk=image.pk).delete()
+        Product.objects.filter(pk=product_id, analysis_status=AnalysisStatus.RUNNING).update(
+            analysis_status=AnalysisStatus.FAILED,
+            analysis_error=(str(exc) or exc.__class__.__name__)[:300],
+        )
+    return Product.objects.filter(pk=product_id).select_related("original", "cutout").first()
+
+
+def retry_analysis(product: Product) -> None:
+    if Product.objects.filter(pk=product.pk, analysis_status=AnalysisStatus.FAILED).update(
+        analysis_status=AnalysisStatus.QUEUED, analysis_error=""
+    ):
+        transaction.on_commit(lambda: enqueue_analysis(product))
+
+
+# Offline metadata: words in the name or file name that say what a product is.
+PRODUCT_TYPES: list[tuple[tuple[str, ...], str, str]] = [
+    (("bag", "handbag", "tote", "backpack", "crossbody", "purse", "clutch"), "bag", "bags"),
+    (("wallet", "cardholder", "card holder"), "wallet", "accessories"),
+    (("shoe", "sneaker", "boot", "sandal", "heel", "loafer"), "footwear", "shoes"),
+    (("bottle", "supplement", "vitamin", "capsule", "pill", "protein"), "supplement", "health"),
+    (("watch", "bracelet", "necklace", "ring", "earring"), "jewelry", "accessories"),
+    (("mug", "cup", "plate", "bowl", "vase", "candle", "lamp", "chair"), "homeware", "home"),
+    (
+        ("shirt", "tee", "t-shirt", "hoodie", "jacket", "dress", "sweater", "jeans"),
+        "apparel",
+        "apparel",
+    ),
+    (("lipstick", "cream", "serum", "perfume", "lotion", "shampoo", "soap"), "cosmetics", "beauty"),
+    (
+        ("headphones", "earbuds", "phone", "speaker", "camera", "laptop"),
+        "electronics",
+        "electronics",
+    ),
+    (("snack", "bar", "chocolate", "coffee", "tea", "sauce"), "food", "food"),
+    (("sunglasses", "glasses", "hat", "cap", "scarf", "belt"), "accessory", "accessories"),
+]
+MATERIALS = [
+    "leather", "suede", "canvas", "cotton", "linen", "wool", "silk", "denim", "glass",
+    "plastic", "metal", "steel", "aluminium", "aluminum", "wood", "ceramic", "porcelain",
+    "rubber", "paper", "cardboard", "gold", "silver", "bamboo",
+]  # fmt: skip
+_GENERIC_STEMS = re.compile(
+    r"^(img|image|dsc|pxl|photo|picture|product|upload|file|download|scan|screenshot)?[\d_\- ]*$",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+
+
+def describe_product(product: Product, colours: list[str]) -> dict[str, Any]:
+    """The metadata Krev returns (brandName, productName, productType, colors, materials),
+    read offline from the given name and file name; an upstream vision model can do more."""
+    given = product.name if product.named_by_user else ""
+    stem = PurePath(str((product.metadata or {}).get("filename", ""))).stem
+    text = _words(f"{given} {stem}")
+    brand, product_name = None, given or None
+    match = re.match(r"^\s*(.+?)\s+(?:by|from|-|–|—|\|)\s+(.+?)\s*$", given)  # noqa: RUF001
+    if match:
+        product_name, brand = match[1], match[2]
+    product_type = category = None
+    for words, kind, group in PRODUCT_TYPES:
+        if any(f" {w} " in text or f" {w}s " in text for w in words):
+            product_type, category = kind, group
+            break
+    materials = [m for m in MATERIALS if f" {m} " in text]
+    return {
+        **{k: v for k, v in (product.metadata or {}).items() if k == "filename"},
+        "brandName": brand,
+        "productName": product_name,
+        "productType": product_type,
+        "colors": colours,
+        "materials": materials,
+        "category": category,
+    }
+
+
+def auto_name(product: Product, metadata: dict[str, Any]) -> str:
+    """A name for an unnamed product: its file name if that says something, else its main
+    colour and kind ("Tan Bag")."""
+    stem = PurePath(str(metadata.get("filename") or "")).stem
+    if stem and not _GENERIC_STEMS.match(stem) and re.search(r"[A-Za-z]{3}", stem):
+        words = re.sub(r"[_\-.]+", " ", stem).split()
+        return " ".join(w if w.isupper() else w.capitalize() for w in words)[:MAX_PRODUCT_NAME]
+    colours = metadata.get("colors") or []
+    kind = metadata.get("productType") or "product"
+    return " ".join(w.capitalize() for w in [*(colours[:1]), *str(kind).split()])
+
+
+def update_product(
+    product: Product, *, name: str, category: str, metadata: dict[str, Any]
+) -> Product:
+    name, category = name.strip(), category.strip()
+    if not name:
+        raise MissingFields("Missing required field: name")
+    if len(name) > MAX_PRODUCT_NAME or len(category) > 60:
+        raise InvalidFields("name is at most 200 characters and category at most 60")
+    if not isinstance(metadata, dict):
+        raise InvalidFields("metadata must be a JSON object")
+    product.name, product.named_by_user = name, True
+    product.category, product.metadata = category, metadata
+    product.save(update_fields=["name", "named_by_user", "category", "metadata", "updated_at"])
+    return product
+
+
+def delete_product(product: Product) -> None:
+    images = [i for i in (product.original, product.cutout) if i is not None]
+    with transaction.atomic():
+        product.delete()
+        delete_images(images)
+
+
+# --- Visual DNA -------------------------------------------------------------------------------
+
+
+def _name(value: Any, field: str = "name") -> str:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MissingFields(f"Missing required field: {field}")
+    if not isinstance(value, str):
+        raise InvalidFields(f"{field} must be a string")
+    value = value.strip()
+    if len(value) > MAX_NAME:
+        raise InvalidFields(f"{field} is at most {MAX_NAME} characters")
+    return value
+
+
+def _palette(uploads: list[Upload]) -> list[str]:
+    names: list[str] = []
+    for upload in uploads:
+        for colour in pixels.dominant_colours(pixels.open_rgba(upload.data), limit=2):
+            if colour["name"] not in names:
+                names.append(str(colour["name"]))
+    return names[:4]
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def create_visual_dna(
+    team: Team,
+    user: User | None,
+    *,
+    name: Any,
+    dna_type: Any,
+    uploads: list[Upload],
+    prompt_helper: Any = "",
+) -> VisualDNA:
+    name = _name(name)
+    if dna_type in (None, ""):
+        raise MissingFields("Missing required field: dna_type")
+    if dna_type not in DnaType.values:
+        raise InvalidFields(f"dna_type must be one of: {', '.join(DnaType.values)}")
+    if not uploads:
+        raise MissingFields("Missing required field: images (1-4 image files)")
+    if len(uploads) > MAX_DNA_IMAGES:
+        raise InvalidFields(f"images takes 1-{MAX_DNA_IMAGES} files (got {len(uploads)})")
+    helper = prompt_helper.strip() if isinstance(prompt_helper, str) else ""
+    if len(helper) > 1000:
+        raise InvalidFields("prompt_helper is at most 1000 characters")
+    palette = _palette(uploads)
+    label = DnaType(dna_type).label.lower()
+    shown = f" in {_joined(palette)}" if palette else ""
+    count = f"{len(uploads)} reference image{'s' if len(uploads) > 1 else ''}"
+    description = f"A {label} identity{shown}, learned from {count}."
+    if helper:
+        description += f" {helper}"
+    system_prompt = (
+        f"Keep the {label} consistent with the Visual DNA \u201c{name}\u201d"
+        + (f": {helper}" if helper else "")
+        + (f". Palette: {', '.join(palette)}." if palette else ".")
+    )
+    files = _Files()
+    try:
+        with transaction.atomic():
+            total = sum(len(u.data) for u in uploads)
+            thumb = pixels.thumbnail_png(contact_sheet(uploads), 384)
+            charge_storage(team, total + len(thumb))
+            dna = VisualDNA.objects.create(
+                team=team,
+                created_by=user,
+                name=name,
+                dna_type=dna_type,
+                prompt_helper=helper,
+                description=description,
+                system_prompt=system_prompt,
+            )
+            stored = [store_upload(files, team, u, f"image-{i + 1}") for i, u in enumerate(uploads)]
+            stored.append(files.store(team, thumb, "thumbnail", "png", "image/png", (384, 384)))
+            dna.images.add(*stored)
+    except BaseException:
+        files.discard()
+        raise
+    return dna
+
+
+def contact_sheet(uploads: list[Upload], side: int = 384) -> Any:
+    """A square thumbnail: one image, or a 2×2 grid of up to four."""  # noqa: RUF002
+    from PIL import Image, ImageOps
+
+    sheet = Image.new("RGB", (side, side), (240, 241, 246))
+    cells = 1 if len(uploads) == 1 else 2
+    cell = side // cells
+    for index, upload in enumerate(uploads[: cells * cells]):
+        picture = pixels.open_rgba(upload.data)
+        tile = ImageOps.fit(picture.convert("RGB"), (cell, cell), Image.Resampling.LANCZOS)
+        sheet.paste(tile, ((index % cells) * cell, (index // cells) * cell))
+    return sheet
+
+
+def _is_thumbnail(image: CatalogImage) -> bool:
+    return (image.file.name or "").endswith("/thumbnail.png")
+
+
+def _in_order(images: Iterable[CatalogImage]) -> list[CatalogImage]:
+    return sorted(images, key=lambda i: i.pk)  # .all(): uses a prefetch when there is one
+
+
+def dna_images(dna: VisualDNA) -> list[CatalogImage]:
+    """The reference images (not the thumbnail), in upload order."""
+    return [i for i in _in_order(dna.images.all()) if not _is_thumbnail(i)]
+
+
+def dna_thumbnail(dna: VisualDNA) -> CatalogImage | None:
+    images = _in_order(dna.images.all())
+    thumbs = [i for i in images if _is_thumbnail(i)]
+    return (thumbs or images)[0] if images else None
+
+
+def delete_visual_dna(dna: VisualDNA) -> None:
+    if dna.is_global:
+        raise Forbidden("Global Visual DNAs ship with Studio and cannot be deleted")
+    images = list(dna.images.all())
+    with transaction.atomic():
+        dna.delete()
+        delete_images(images)
+
+
+# --- moodboards -------------------------------------------------------------------------------
+
+
+def create_moodboard(
+    team: Team, user: User | None, *, name: Any, uploads: list[Upload], style_guide: Any = ""
+) -> Moodboard:
+    name = _name(name)
+    if not uploads:
+        raise MissingFields("Missing required field: images (1-15 images)")
+    if len(uploads) > MAX_MOODBOARD_IMAGES:
+        raise InvalidFields(f"images takes 1-{MAX_MOODBOARD_IMAGES} items (got {len(uploads)})")
+    if style_guide is not None and not isinstance(style_guide, str):
+        raise InvalidFields("style_guide must be a string")
+    guide = (style_guide or "").strip()
+    if len(guide) > 2000:
+        raise InvalidFields("style_guide is at most 2000 characters")
+    palette = _palette(uploads[:6])
+    if guide and palette:
+        master = f"{guide} Palette: {', '.join(palette)}."
+    else:
+        master = guide or (f"A look in {_joined(palette)}." if palette else "")
+    files = _Files()
+    try:
+        with transaction.atomic():
+            charge_storage(team, sum(len(u.data) for u in uploads))
+            board = Moodboard.objects.create(
+                team=team, created_by=user, name=name, style_guide=guide, master_prompt=master
+            )
+            board.images.add(
+                *[store_upload(files, team, u, f"image-{i + 1}") for i, u in enumerate(uploads)]
+            )
+    except BaseException:
+        files.discard()
+        raise
+    return board
+
+
+def delete_moodboard(board: Moodboard) -> None:
+    if board.is_preset:
+        raise Forbidden("Preset moodboards ship with Studio and cannot be deleted")
+    images = list(board.images.all())
+    with transaction.atomic():
+        board.delete()
+        delete_images(images)
