@@ -324,12 +324,20 @@ def _is_studio_link(url: str) -> bool:
 
 
 def reference_urls(job: Job) -> list[str]:
+    """The user's reference images, then any the engine added (catalog cut-outs, Visual DNA,
+    moodboards: `ref<N>` inputs beyond the user's list), as URLs an upstream can read."""
     refs = job.params.get("reference_images") or []
     out = []
     for i, url in enumerate(refs):
         value = input_url(job, f"ref{i}", url)
         if value:
             out.append(value)
+    extra = sorted(
+        (int(name[3:]), path)
+        for name, path in job.inputs.items()
+        if name.startswith("ref") and name[3:].isdigit() and int(name[3:]) >= len(refs)
+    )
+    out += [data_uri(path) for _, path in extra]
     return out
 
 

@@ -20,11 +20,12 @@ from urllib.parse import parse_qs, urlparse
 from tests.fakes.server import Request, Response
 from tests.fakes.upstream import FakeJob, FakeUpstream, Fault
 
+VIDEO_WORDS = ("video", "kling", "veo", "hailuo", "seedance", "wan-")
 AUDIO_WORDS = ("audio", "music", "kokoro", "tts", "speech", "sound", "lyria")
 
 
 def kind_of(model: str) -> str:
-    if "video" in model:
+    if any(w in model for w in VIDEO_WORDS):
         return "video"
     if any(w in model for w in AUDIO_WORDS):
         return "audio"

@@ -114,7 +114,7 @@ class ReplicateFake(FakeUpstream):
                 return self.error(422, "- version is required")
             model = "owner/pinned"
         self.submitted.append(body)
-        kind = kind_of(model) if "flux" not in model else "image"
+        kind = kind_of(model) if model != "owner/pinned" else self.guess(body["input"])
         count = int(body["input"].get("num_outputs") or 1) if kind == "image" else 1
         job = self.new_job(model, kind, body, count=count)
         wait = request.headers.get("prefer", "").startswith("wait")
@@ -122,6 +122,13 @@ class ReplicateFake(FakeUpstream):
             job.polls = self.polls_to_finish
             return Response.json(self.prediction(job), 201)
         return Response.json(self.prediction(job, "queued"), 201)
+
+    @staticmethod
+    def guess(values: dict) -> str:
+        """A pinned version names no model: judge the output kind by the input's fields."""
+        if "text" in values or ("duration" in values and "aspect_ratio" not in values):
+            return "audio"
+        return "video" if "duration" in values else "image"
 
     def get(self, pid: str) -> Response:
         job = self.jobs.get(pid)

@@ -122,7 +122,7 @@ class LoopbackServer:
                 ]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+            return  # CancelledError: the server is stopping
         finally:
             writer.close()

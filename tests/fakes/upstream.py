@@ -287,6 +287,8 @@ class FakeUpstream:
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self):
+        for _, _, make in MEDIA.values():  # encode once, before any request waits on it
+            make()
         self.server.start()
         return self
 
