@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -11,10 +12,19 @@ from catalog.models import DnaType, Moodboard, Product, StylePreset, VisualDNA
 from studio.accounts.models import Team
 
 
+class PrettyJSONField(forms.JSONField):
+    """Shows the JSON indented, so metadata is readable and editable in a textarea."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+
 class ProductForm(forms.Form):
     name = forms.CharField(max_length=200)
     category = forms.CharField(max_length=60, required=False)
-    metadata = forms.JSONField(
+    metadata = PrettyJSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
         help_text="JSON: brandName, productName, productType, colors, materials…",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -89,9 +90,12 @@ def inspect_upload(data: bytes, what: str = "The image") -> Inspected:
                         f"{what} is {width}×{height} pixels; at most {limit:,} pixels are allowed"  # noqa: RUF001
                     )
                 image.load()  # decodes everything: truncated or corrupt data fails here
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(declared[1]):,} pixels" if declared else f"more than {limit:,} pixels"
         raise PayloadTooLarge(
-            f"{what} declares more than {limit:,} pixels (a decompression bomb?)"
+            f"{what} declares {size}; at most {limit:,} pixels are allowed "
+            "(refused before decoding: a possible decompression bomb)"
         ) from None
     except UnidentifiedImageError:
         raise InvalidFields(f"{what} is not an image; upload a JPG, PNG or WebP file") from None
