@@ -1,0 +1,61 @@
+"""The sweeper's reconcile path with real adapters: a submit whose answer was lost is found
+upstream (fal: by its input in the request history; Kolbo: by replaying its Idempotency-Key)
+and the job carries on to a stored result instead of being refunded or submitted twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from generations import dispatch, engine
+from generations.models import Generation, GenerationState
+from generations.providers.base import get_adapter
+from tests.fakes.fal import FalFake
+from tests.fakes.kolbo import KolboFake
+from tests.generations.helpers import start
+from tests.providers.conftest import failure_of, reset, seed_upstream_models
+
+S = GenerationState
+
+
+@pytest.mark.parametrize(
+    ("fake_cls", "provider", "model"),
+    [(FalFake, "fal", "fal-ai/flux/schnell"), (KolboFake, "kolbo", "kolbo/auto-image")],
+    ids=["fal", "kolbo"],
+)
+def test_a_lost_submit_is_reconciled_to_a_stored_result(
+    fake_cls, provider, model, funded_team, alice, upstream_credentials, fast
+):
+    seed_upstream_models()
+    with fake_cls() as fake:
+        reset(fake)
+        fake.poll_hint = 0.1
+        upstream_credentials(provider, fake.url, fake.secret)
+        generation = start(funded_team, alice, "image", {"prompt": "an owl", "model": model})
+        # The worker sent the submit; the connection died before the answer came back.
+        fake.faults.set("drop", on="submit", times=1)
+        adapter = fast(get_adapter(provider), read=0.5)
+        lost = adapter.submit(engine._job(generation), lambda value: None)
+        assert failure_of(lost).category == "unknown_outcome"
+        assert len(fake.jobs) == 1
+        Generation.objects.filter(pk=generation.pk).update(
+            state=S.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1), attempts=1
+        )
+        counts = dispatch.sweep()
+        assert counts["reconciled"] == 1
+        generation.refresh_from_db()
+        assert generation.state == S.RUNNING
+        for _ in range(6):
+            Generation.objects.filter(pk=generation.pk).update(
+                next_poll_at=timezone.now() - timedelta(seconds=1)
+            )
+            dispatch.dispatch_once()
+            generation.refresh_from_db()
+            if generation.state != S.RUNNING:
+                break
+        assert generation.state == S.SUCCEEDED, generation.failure
+        assert generation.credits_refunded == 0
+        assert len(fake.jobs) == 1  # never submitted twice
+        assert generation.assets.get().mime_type == "image/png"
