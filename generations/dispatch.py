@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 import httpx
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from generations import budgets, engine
@@ -104,21 +104,31 @@ async def _poll_all(generations: list[Generation]) -> list[tuple[Generation, Out
 def _send_waiting_jobs(now: datetime) -> None:
     """Re-send queued jobs whose retry or budget wait is over, teams taking turns.
 
-    For an upstream, each team gets one job per round per provider: a saturated budget is
-    then shared by turns instead of going to whichever team queued most.
+    Offline jobs all go. For an upstream, each team sends one job per round, and the team
+    that submitted least to that provider within the rate window goes first: a saturated
+    budget is shared by turns, not won by whichever team queued most.
     """
     waiting = list(
         Generation.objects.filter(state=S.QUEUED, next_poll_at__lte=now)
-        .order_by("next_poll_at")
+        .order_by("next_poll_at", "pk")
         .only("pk", "team_id", "provider", "next_poll_at")[:BATCH]
     )
-    sent: set[tuple[int, str]] = set()
-    for generation in _interleave_by_team(waiting):
-        turn = (generation.team_id, generation.provider)
+    send: list[Generation] = [g for g in waiting if g.provider == "local"]
+    by_provider: dict[str, dict[int, Generation]] = defaultdict(dict)
+    for generation in waiting:
         if generation.provider != "local":
-            if turn in sent:
-                continue
-            sent.add(turn)
+            by_provider[generation.provider].setdefault(generation.team_id, generation)
+    since = now - timedelta(seconds=budgets.window_seconds())
+    for provider, first_of_team in by_provider.items():
+        recent = dict(
+            Generation.objects.filter(
+                provider=provider, team_id__in=list(first_of_team), submitted_at__gte=since
+            )
+            .values_list("team_id")
+            .annotate(n=Count("pk"))
+        )
+        send.extend(sorted(first_of_team.values(), key=lambda g: (recent.get(g.team_id, 0), g.pk)))
+    for generation in send:
         if Generation.objects.filter(
             pk=generation.pk, state=S.QUEUED, next_poll_at=generation.next_poll_at
         ).update(next_poll_at=None):

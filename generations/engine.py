@@ -232,12 +232,12 @@ def submit(generation_id: int) -> None:
     except StudioError as exc:
         fail(generation_id, Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code))
         return
+    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
     # The submit slot is taken last, right before the call, so the time between taking it
     # and the request reaching the upstream stays within the budget's jitter margin.
     if adapter.needs_credential and not _admit(generation):
+        Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") - 1)
         return
-    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
-    generation.refresh_from_db(fields=["attempts"])
     progress = ProgressWriter(generation_id, adapter.submit_lease_seconds)
     try:
         outcome = adapter.submit(_job(generation, inputs), progress)
@@ -255,8 +255,6 @@ def _admit(generation: Generation) -> bool:
 
     credential, retry_at = budgets.admit(generation)
     if credential is not None:
-        Generation.objects.filter(pk=generation.pk).update(credential=credential)
-        generation.credential = credential
         return True
     if retry_at is None:
         fail(

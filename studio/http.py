@@ -7,8 +7,10 @@ a vLLM box); URLs that arrive in a request body are not.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
+import ssl
 from urllib.parse import urljoin, urlparse
 
 import httpx
@@ -45,11 +47,18 @@ def check_public(url: str) -> None:
             )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~40 ms; one context per process serves every client.
+    return httpx.create_ssl_context()
+
+
 def client(**kwargs: object) -> httpx.Client:
     return httpx.Client(
         timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        verify=_tls_context(),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -59,6 +68,7 @@ def async_client(**kwargs: object) -> httpx.AsyncClient:
         timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        verify=_tls_context(),
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -1,0 +1,144 @@
+"""Upstream budgets: limits are spent fully but never exceeded, and teams take turns."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.utils import timezone
+
+from generations import budgets, dispatch
+from generations.models import AIModel, Generation, GenerationState
+from generations.providers import base
+from studio.accounts import credits
+from studio.accounts import services as accounts
+from studio.accounts.models import Bucket
+from studio.vault.credentials import create_credential
+from tests.fakes.rate_limited import RateLimitedAdapter, UpstreamProcess
+from tests.generations.helpers import start
+
+S = GenerationState
+WINDOW = 3.0  # "per minute" compressed to three seconds
+
+
+@pytest.fixture
+def workers(monkeypatch):
+    """Three worker threads run enqueued tasks, as a cluster's workers would.
+
+    (django-q's sync mode would run them inline on the dispatcher's thread with ~0.15 s of
+    bookkeeping each; this test is about the engine's budgets, not the broker.)
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.utils.module_loading import import_string
+
+    def run(func: str, *args) -> None:
+        try:
+            import_string(func)(*args)
+        finally:
+            connection.close()
+
+    pool = ThreadPoolExecutor(max_workers=3)
+    monkeypatch.setattr("generations.engine.enqueue", lambda f, *a: pool.submit(run, f, *a))
+    yield pool
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def upstream(settings, monkeypatch, workers):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = WINDOW
+    settings.STUDIO_ALLOW_PRIVATE_FETCH = True
+    fake = UpstreamProcess(submits=10, polls=300, window=WINDOW)
+    base.get_adapter("local")
+    monkeypatch.setitem(base._ADAPTERS, "kolbo", RateLimitedAdapter())
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def model(db):
+    return AIModel.objects.create(
+        identifier="test/rate-limited",
+        name="Rate limited",
+        provider="kolbo",
+        types=["image"],
+        pricing_unit="per_image",
+        credit=1,
+        supported_aspect_ratios=["1:1"],
+    )
+
+
+def _team(name, user):
+    team = accounts.create_team(name, user)
+    credits.grant(team, 10_000, bucket=Bucket.PACK)
+    return team
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_hundred_jobs_spend_the_budget_without_a_single_429_and_both_teams_progress(
+    upstream, model, alice, charlie
+):
+    create_credential(
+        None,
+        "kolbo",
+        "shared",
+        upstream.url,
+        "sk-rate-test",
+        submits_per_minute=10,
+        polls_per_minute=300,
+        max_concurrent_jobs=1000,
+    )
+    big, small = _team("Big", alice), _team("Small", charlie)
+    for i in range(150):
+        start(big, alice, "image", {"prompt": f"big {i}", "model": model.identifier})
+    for i in range(50):
+        start(small, charlie, "image", {"prompt": f"small {i}", "model": model.identifier})
+
+    deadline = time.monotonic() + 150
+    while Generation.objects.exclude(state=S.SUCCEEDED).exists():
+        assert time.monotonic() < deadline, "jobs did not finish"
+        dispatch.dispatch_once()
+        time.sleep(0.005)
+
+    seen = upstream.stats()
+    accepted = seen["accepted"]
+    times = [t for t, _ in accepted]
+    tightest = min(b - a for a, b in zip(times, times[10:], strict=False))
+    assert seen["rejected"] == {}, (tightest, seen["rejected_at"])  # not one 429
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    allowed = 10 / WINDOW
+    assert rate >= 0.9 * allowed, f"submitted at {rate:.2f}/s of {allowed:.0f}/s allowed"
+    # While both teams were waiting, they took turns: the small team was not starved.
+    first_hundred = [team for _, team in accepted[:100]]
+    assert first_hundred.count(str(small.uuid)) >= 45
+    assert Generation.objects.filter(team=big, state=S.SUCCEEDED).count() == 150
+
+
+def test_a_budget_grants_no_more_slots_than_its_rate(settings, db, alice):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
+    credential = create_credential(
+        None, "kolbo", "c", "https://upstream.example", "sk-12345678", submits_per_minute=6
+    )
+    now = timezone.now()
+    assert budgets.claim(credential.pk, "submit", 10, now=now) == 1
+    assert budgets.claim(credential.pk, "submit", 10, now=now) == 0
+    later = now + timezone.timedelta(seconds=budgets.interval(6))
+    assert budgets.claim(credential.pk, "submit", 10, now=later) == 1
+
+
+def test_a_team_without_a_usable_credential_is_refunded_with_a_clear_error(
+    upstream, model, funded_team, alice
+):
+    before = funded_team.total_credits
+    generation = start(funded_team, alice, "image", {"prompt": "x", "model": model.identifier})
+    from generations import engine
+
+    engine.submit(generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == S.FAILED
+    assert generation.failure["code"] == "NO_CREDENTIAL"
+    assert "Providers page" in generation.error
+    funded_team.refresh_from_db()
+    assert funded_team.total_credits == before
