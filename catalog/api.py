@@ -13,6 +13,7 @@ from uuid import UUID
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -45,6 +46,15 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidFields("The request body must be a JSON object")
     return data
+
+
+def _read_form(request: HttpRequest) -> None:
+    """Parse a multipart/urlencoded body now, so a malformed one is a 400, not a 500."""
+    try:
+        request.POST  # noqa: B018 - parsing is the point
+        request.FILES  # noqa: B018
+    except MultiPartParserError as exc:
+        raise InvalidFields(f"The multipart body could not be read: {exc}") from None
 
 
 def _is_multipart(request: HttpRequest) -> bool:
@@ -138,6 +148,7 @@ _UPLOAD_DOC = {
 def upload_product(request: HttpRequest) -> dict[str, Any]:
     key = caller_key(request)
     if _is_multipart(request):
+        _read_form(request)
         file = request.FILES.get("file")
         if file is None:
             if request.POST.get("image_url"):
@@ -265,6 +276,7 @@ def create_visual_dna(request: HttpRequest) -> dict[str, Any]:
     key = caller_key(request)
     if not _is_multipart(request):
         raise InvalidFields("Send a Visual DNA as multipart/form-data with 1-4 images")
+    _read_form(request)
     files = [*request.FILES.getlist("images"), *request.FILES.getlist("images[]")]
     if len(files) > services.MAX_DNA_IMAGES:
         raise InvalidFields(f"images takes 1-{services.MAX_DNA_IMAGES} files (got {len(files)})")

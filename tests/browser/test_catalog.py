@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import AnalysisStatus, Product
+from generations.models import Generation
 from studio.accounts import services
 from tests.browser.conftest import sign_in
 from tests.catalog.conftest import product_photo
@@ -82,6 +83,24 @@ def test_a_member_drops_a_product_photo_and_sees_its_analysis_finish(page, alice
             "img => img.complete && img.naturalWidth > 0", arg=img.element_handle()
         )
     shoot(page, "product")
+
+    # "Generate with it" opens the Studio with the product picked; the image features it.
+    page.get_by_role("link", name="Generate with it").click()
+    expect(page.locator("select[name=product_id]")).to_have_value(str(product.pk))
+    page.fill("textarea[name=prompt]", "on a linen sofa, morning light")
+    page.select_option("select[name=preset_id]", "lifestyle")
+    shoot(page, "studio-picker")
+    page.get_by_test_id("generate").click()
+    job = page.get_by_test_id("job-card").first
+    expect(job).to_have_attribute("data-state", "succeeded", timeout=60_000)
+    result = job.locator("img").first
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=result.element_handle()
+    )
+    shoot(page, "studio-result")
+    generation = Generation.objects.get(team=team)
+    assert generation.params["product_ids"] == [str(product.pk)]
+    assert generation.params["preset_id"] == "lifestyle"
 
     page.goto(f"/t/{team.uuid}/catalog/moodboards/")
     expect(page.get_by_test_id("moodboard-card").first).to_be_visible()
