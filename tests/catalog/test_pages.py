@@ -302,3 +302,10 @@ def test_signed_catalog_links_expire_and_cannot_be_altered(team, product, client
     assert client.get(mixed).status_code == 404
     with time_machine.travel(time.time() + settings.STUDIO_MEDIA_URL_TTL + 120):
         assert client.get(path).status_code == 404
+
+
+def test_the_admin_lists_every_catalog_model(team, product, admin_client):
+    for name in ("product", "visualdna", "moodboard", "stylepreset", "catalogimage"):
+        assert admin_client.get(reverse(f"admin:catalog_{name}_changelist")).status_code == 200
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    assert admin_client.get(url).status_code == 200
