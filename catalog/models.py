@@ -63,7 +63,8 @@ class Product(models.Model):
     named_by_user = models.BooleanField(default=False)
     category = models.CharField(max_length=60, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    original = models.ForeignKey(CatalogImage, on_delete=models.PROTECT, related_name="+")
+    # The photo is the product: deleting it (or its team) deletes the product.
+    original = models.ForeignKey(CatalogImage, on_delete=models.CASCADE, related_name="+")
     cutout = models.ForeignKey(
         CatalogImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

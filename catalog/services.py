@@ -13,12 +13,13 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -226,7 +227,7 @@ def analyse_product(product_id: Any) -> Product | None:
     """The analysis pipeline: cut-out, colours, names. Runs once per product (the claim
     is a conditional UPDATE); a second delivery of the task does nothing."""
     claimed = Product.objects.filter(pk=product_id, analysis_status=AnalysisStatus.QUEUED).update(
-        analysis_status=AnalysisStatus.RUNNING
+        analysis_status=AnalysisStatus.RUNNING, updated_at=timezone.now()
     )
     if claimed != 1:
         return None
@@ -283,11 +284,29 @@ def analyse_product(product_id: Any) -> Product | None:
     return Product.objects.filter(pk=product_id).select_related("original", "cutout").first()
 
 
-def retry_analysis(product: Product) -> None:
-    if Product.objects.filter(pk=product.pk, analysis_status=AnalysisStatus.FAILED).update(
-        analysis_status=AnalysisStatus.QUEUED, analysis_error=""
-    ):
+# An analysis takes seconds; one still queued or running after this lost its worker.
+STALE_ANALYSIS = timedelta(minutes=10)
+
+
+def analysis_is_stale(product: Product) -> bool:
+    return product.is_analysing and product.updated_at < timezone.now() - STALE_ANALYSIS
+
+
+def retry_analysis(product: Product) -> bool:
+    """Queue a failed (or stalled) analysis again; False if there is nothing to retry."""
+    now = timezone.now()
+    retryable = Q(analysis_status=AnalysisStatus.FAILED) | Q(
+        analysis_status__in=[AnalysisStatus.QUEUED, AnalysisStatus.RUNNING],
+        updated_at__lt=now - STALE_ANALYSIS,
+    )
+    queued = (
+        Product.objects.filter(pk=product.pk)
+        .filter(retryable)
+        .update(analysis_status=AnalysisStatus.QUEUED, analysis_error="", updated_at=now)
+    )
+    if queued:
         transaction.on_commit(lambda: enqueue_analysis(product))
+    return bool(queued)
 
 
 # Offline metadata: words in the name or file name that say what a product is.

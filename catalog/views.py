@@ -181,7 +181,8 @@ def product_detail(request: HttpRequest, team_uuid: UUID, product_id: UUID) -> H
             for label, value in _analysis_rows(product.metadata or {})
             if value not in (None, "", [])
         ],
-        "polling": product.is_analysing,
+        "polling": product.is_analysing and not services.analysis_is_stale(product),
+        "stale": services.analysis_is_stale(product),
     }
     return render(request, "catalog/product.html", context, status=400 if write else 200)
 

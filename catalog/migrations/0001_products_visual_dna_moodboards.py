@@ -213,7 +213,7 @@ class Migration(migrations.Migration):
                 (
                     "original",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="catalog.catalogimage",
                     ),

@@ -309,3 +309,25 @@ def test_the_admin_lists_every_catalog_model(team, product, admin_client):
         assert admin_client.get(reverse(f"admin:catalog_{name}_changelist")).status_code == 200
     url = reverse("admin:catalog_product_change", args=[product.pk])
     assert admin_client.get(url).status_code == 200
+
+
+def test_a_failed_or_stalled_analysis_can_be_tried_again(
+    team, alice_client, django_capture_on_commit_callbacks
+):
+    import time_machine
+
+    product = services.create_product(
+        team, None, services.check_upload(product_photo()), enqueue=False
+    )
+    retry = reverse("catalog_product_retry", args=[team.uuid, product.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(retry)  # queued a moment ago: still in its worker's hands
+    product.refresh_from_db()
+    assert product.analysis_status == AnalysisStatus.QUEUED and product.cutout is None
+    with time_machine.travel(time.time() + 15 * 60):
+        page = alice_client.get(reverse("catalog_product", args=[team.uuid, product.pk]))
+        assert b"Try again" in page.content
+        with django_capture_on_commit_callbacks(execute=True):
+            alice_client.post(retry)
+    product.refresh_from_db()
+    assert product.analysis_status == AnalysisStatus.DONE and product.cutout is not None
