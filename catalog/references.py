@@ -118,4 +118,40 @@ def resolve_references(
         name = f"ref{first_index + offset}"
         suffix = Path(image.file.name or "").suffix
         inputs[name] = _copy(image, directory / f"input-{name}{suffix}")
-    return inputs, " ".join(t.strip() for t in texts if t.strip())
+    style = " ".join(t.strip() for t in texts if t.strip())
+    if (
+        generation.type == "video"
+        and generation.provider == "local"
+        and not params.get("image_url")
+        and params.get("product_ids")
+    ):
+        # The offline engine's text-to-video has no references; it animates a source image.
+        # Give it a still of the products in their scene, so a product-led video shows them.
+        inputs["image_url"] = _offline_plate(params, style, list(inputs.values()), directory)
+    return inputs, style
+
+
+def _offline_plate(
+    params: dict[str, Any], style: str, references: list[Path], directory: Path
+) -> Path:
+    from PIL import Image
+
+    from generations.providers.local.image import effective_seed, image_size, render_image
+
+    prompt = f"{params.get('prompt') or ''} {style}".strip()
+    width, height = image_size(params.get("aspect_ratio") or "16:9")
+    pictures = []
+    for path in references:
+        with Image.open(path) as picture:
+            pictures.append(picture.convert("RGBA"))
+    plate = render_image(
+        prompt,
+        width,
+        height,
+        seed=effective_seed(prompt, params.get("seed")),
+        references=pictures,
+        caption=False,
+    )
+    target = directory / "input-image_url-plate.png"
+    plate.save(target, "PNG")
+    return target

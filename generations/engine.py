@@ -148,7 +148,8 @@ def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
         _check_image(path, name)
         inputs[name] = path
     # Catalog hook (catalog/references.py): product cut-outs, Visual DNA and moodboard images
-    # become further ref<N> inputs after the user's own, and their style text (preset, DNA
+    # become further ref<N> inputs after the user's own (an offline product-led video also
+    # gets a still of the product as its image_url), and their style text (preset, DNA
     # system prompts, moodboard style guide) joins the prompt the provider sees; the stored
     # prompt stays as the user wrote it. Unknown or other-team ids raise NotFound.
     from catalog.references import resolve_references

@@ -182,3 +182,56 @@ def test_global_visual_dnas_are_usable_by_every_team(funded_team, alice, tmp_pat
     ).generation
     inputs, text = resolve_references(generation, tmp_path, 0)
     assert list(inputs) == ["ref0"] and shared.name in text
+
+
+def test_the_kolbo_image_endpoint_honours_visual_dna_ids_and_moodboard_id(
+    funded_team, alice, make_key, django_capture_on_commit_callbacks
+):
+    client = Client(headers={"X-API-Key": make_key(funded_team, alice)})
+    dna = VisualDNA.objects.filter(team__isnull=True).first()
+    board = Moodboard.objects.filter(team__isnull=True).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/generate/image",
+            {"prompt": "a chair", "visual_dna_ids": [str(dna.pk)], "moodboard_id": str(board.pk)},
+            content_type="application/json",
+        )
+    assert response.status_code == 200, response.content
+    generation = Generation.objects.get()
+    assert generation.state == GenerationState.SUCCEEDED, generation.error
+    assert generation.params["visual_dna_ids"] == [str(dna.pk)]
+    assert generation.params["moodboard_id"] == str(board.pk)
+
+
+def test_a_product_led_video_is_accepted_on_the_krev_videos_endpoint(
+    funded_team, alice, make_key, settings
+):
+    settings.STUDIO_INLINE_WAIT_SECONDS = 0
+    client = Client(headers={"Authorization": f"Bearer {make_key(funded_team, alice)}"})
+    product = analysed_product(funded_team)
+    response = client.post(
+        "/api/v1/videos",
+        {"prompt": "a slow turn", "product_id": str(product.pk), "duration": 4},
+        content_type="application/json",
+    )
+    assert response.status_code in (200, 202), response.content
+    generation = Generation.objects.get()
+    assert generation.params["product_ids"] == [str(product.pk)]
+    inputs, _ = resolve_references(generation, engine.work_dir(generation), 0)
+    assert list(inputs) == ["ref0", "image_url"]
+    assert Image.open(inputs["ref0"]).mode == "RGBA"  # the cut-out, for upstream adapters
+    # The offline engine animates a still of the product in its scene: the video shows it.
+    generation = run(generation)
+    assert generation.state == GenerationState.SUCCEEDED, generation.error
+    frame = middle_frame(generation.assets.get().file.path)
+    h, w = frame.shape[:2]
+    centre = frame[h // 4 : h * 3 // 4, w // 4 : w * 3 // 4].astype(int)
+    assert (np.abs(centre - np.array(PRODUCT_RGB)).max(axis=2) < 50).mean() > 0.02
+
+
+def middle_frame(path: str) -> np.ndarray:
+    import av
+
+    with av.open(path) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    return frames[len(frames) // 2]
