@@ -9,6 +9,7 @@ the last megabytes cannot both win.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ MAX_NAME = 100
 MAX_PRODUCT_NAME = 200
 MAX_DNA_IMAGES = 4
 MAX_MOODBOARD_IMAGES = 15
+MAX_METADATA_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,8 @@ def update_product(
         raise InvalidFields("name is at most 200 characters and category at most 60")
     if not isinstance(metadata, dict):
         raise InvalidFields("metadata must be a JSON object")
+    if len(json.dumps(metadata)) > MAX_METADATA_CHARS:
+        raise InvalidFields(f"metadata is limited to {MAX_METADATA_CHARS:,} characters of JSON")
     product.name, product.named_by_user = name, True
     product.category, product.metadata = category, metadata
     product.save(update_fields=["name", "named_by_user", "category", "metadata", "updated_at"])

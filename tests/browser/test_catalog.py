@@ -72,10 +72,17 @@ def test_a_member_drops_a_product_photo_and_sees_its_analysis_finish(page, alice
     expect(page.get_by_test_id("catalog-empty")).to_be_hidden()
     shoot(page, "grid")
 
+    # Search narrows the grid in place.
+    page.get_by_test_id("catalog-search").fill("zzz")
+    expect(page.get_by_test_id("catalog-empty")).to_be_visible()
+    page.get_by_test_id("catalog-search").fill("weekender")
+    expect(page.get_by_test_id("product-card")).to_have_count(1)
+    assert page.evaluate("window.__catalogSession") == "still here"
+
     product = Product.objects.get(team=team)
     assert product.analysis_status == AnalysisStatus.DONE and product.cutout is not None
 
-    card.get_by_test_id("product-name").click()
+    page.get_by_test_id("product-card").first.get_by_test_id("product-name").click()
     expect(page.get_by_test_id("product-title")).to_have_text("Linen Weekender Bag")
     for test_id in ("product-original", "product-cutout"):
         img = page.get_by_test_id(test_id)

@@ -331,3 +331,20 @@ def test_a_failed_or_stalled_analysis_can_be_tried_again(
             alice_client.post(retry)
     product.refresh_from_db()
     assert product.analysis_status == AnalysisStatus.DONE and product.cutout is not None
+
+
+def test_the_grid_reads_a_fixed_number_of_queries_however_many_products(
+    team, alice_client, django_assert_max_num_queries
+):
+    for i in range(6):
+        make_product(team, f"P{i}")
+    with django_assert_max_num_queries(12):
+        response = alice_client.get(reverse("catalog", args=[team.uuid]))
+    assert response.content.decode().count('data-testid="product-card"') == 6
+
+
+def test_metadata_is_limited_in_size(team, product, alice_client):
+    url = reverse("catalog_product", args=[team.uuid, product.pk])
+    huge = '{"notes": "' + "x" * 30_000 + '"}'
+    response = alice_client.post(url, {"name": "n", "category": "", "metadata": huge})
+    assert response.status_code == 400 and b"20,000 characters" in response.content
