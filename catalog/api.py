@@ -18,11 +18,12 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from catalog import presenters, services
+from catalog.images import max_upload_bytes
 from catalog.models import Moodboard, Product, ProductSource, VisualDNA
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevListResponse, KrevResponse, errors, kolbo, krev, krev_list
-from studio.errors import InvalidFields, MissingFields, NotFound
+from studio.errors import InvalidFields, MissingFields, NotFound, PayloadTooLarge
 
 router = Router(tags=["Catalog"])
 
@@ -48,8 +49,18 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-def _read_form(request: HttpRequest) -> None:
-    """Parse a multipart/urlencoded body now, so a malformed one is a 400, not a 500."""
+def _read_form(request: HttpRequest, *, files: int) -> None:
+    """Parse a multipart/urlencoded body now, so a malformed one is a 400, not a 500.
+
+    A body longer than `files` uploads at the size limit (plus room for the other fields)
+    is refused from its Content-Length, before Django spools it to disk."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    bound = files * max_upload_bytes() + 256 * 1024
+    if declared.isdigit() and int(declared) > bound:
+        raise PayloadTooLarge(
+            f"The request is {int(declared):,} bytes; uploads are limited to "
+            f"{max_upload_bytes():,} bytes per image"
+        )
     try:
         request.POST  # noqa: B018 - parsing is the point
         request.FILES  # noqa: B018
@@ -148,7 +159,7 @@ _UPLOAD_DOC = {
 def upload_product(request: HttpRequest) -> dict[str, Any]:
     key = caller_key(request)
     if _is_multipart(request):
-        _read_form(request)
+        _read_form(request, files=1)
         file = request.FILES.get("file")
         if file is None:
             if request.POST.get("image_url"):
@@ -276,7 +287,7 @@ def create_visual_dna(request: HttpRequest) -> dict[str, Any]:
     key = caller_key(request)
     if not _is_multipart(request):
         raise InvalidFields("Send a Visual DNA as multipart/form-data with 1-4 images")
-    _read_form(request)
+    _read_form(request, files=services.MAX_DNA_IMAGES)
     files = [*request.FILES.getlist("images"), *request.FILES.getlist("images[]")]
     if len(files) > services.MAX_DNA_IMAGES:
         raise InvalidFields(f"images takes 1-{services.MAX_DNA_IMAGES} files (got {len(files)})")

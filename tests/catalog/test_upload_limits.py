@@ -154,3 +154,13 @@ def test_a_non_json_non_multipart_body_is_invalid(bearer, team, nothing_left_beh
     response = bearer.post("/api/v1/products", "image_url=x", content_type="text/plain")
     assert response.status_code == 400
     assert response.json()["code"] == "INVALID_FIELDS"
+
+
+def test_a_multipart_body_longer_than_the_limit_is_413_from_its_content_length(
+    bearer, team, settings, nothing_left_behind
+):
+    settings.STUDIO_CATALOG_MAX_UPLOAD_BYTES = 2_000
+    big = SimpleUploadedFile("big.jpg", b"\xff\xd8" + b"0" * 400_000, "image/jpeg")
+    response = bearer.post("/api/v1/products", {"file": big})
+    assert response.status_code == 413
+    assert "per image" in response.json()["error"]
