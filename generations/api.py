@@ -18,7 +18,7 @@ from pydantic import Field
 from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
 from generations.models import GenerationType, Provider, Voice
-from generations.registry import enabled_models
+from generations.registry import enabled_models, reachable_providers
 from studio.api.auth import api_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import kolbo, with_errors
@@ -107,7 +107,9 @@ class VoicesOut(Schema):
     summary="List the voices for speech generation",
 )
 def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
-    voices = Voice.objects.filter(enabled=True)
+    voices = Voice.objects.filter(
+        enabled=True, provider__in=reachable_providers(caller_team(request))
+    )
     if filters.provider:
         voices = voices.filter(provider=filters.provider)
     if filters.language:

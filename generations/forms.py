@@ -86,13 +86,11 @@ def unit_label(model: AIModel) -> str:
     return UNIT_LABELS.get(model.pricing_unit, "credits")  # type: ignore[call-overload]
 
 
-def models_for(generation_type: str) -> list[AIModel]:
-    """Enabled models that do `generation_type`, Smart Select's preference first."""
-    return [
-        m
-        for m in AIModel.objects.filter(enabled=True).order_by("-recommended", "sort_order", "name")
-        if m.does(generation_type)
-    ]
+def models_for(generation_type: str, team: Team) -> list[AIModel]:
+    """Models the team can use that do `generation_type`, Smart Select's preference first."""
+    from generations.registry import enabled_models
+
+    return [m for m in enabled_models(team) if m.does(generation_type)]
 
 
 def pick_model(models: list[AIModel], identifier: str | None) -> AIModel | None:

@@ -7,9 +7,9 @@ WRONG_MODEL_TYPE.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from generations.models import AIModel, GenerationType
+from generations.models import AIModel, GenerationType, Provider
 from studio.accounts.models import Team
 from studio.errors import InvalidFields, ModelNotFound, WrongModelType
 
@@ -19,10 +19,25 @@ SMART_SELECT = ("", "auto")
 def enabled_models(team: Team | None = None) -> QuerySet[AIModel]:
     """Models `team` may use, Smart Select's preference first.
 
-    Every enabled model is available to every team today; per-team enablement (a plan's
-    model list) would narrow this queryset and nothing else.
+    An upstream's models count only when the team has a usable (enabled, healthy)
+    credential for that provider, its own or a shared one; the offline engine's always do.
+    Without a team, every enabled model.
     """
-    return AIModel.objects.filter(enabled=True).order_by("-recommended", "sort_order", "name")
+    models = AIModel.objects.filter(enabled=True)
+    if team is not None:
+        models = models.filter(provider__in=reachable_providers(team))
+    return models.order_by("-recommended", "sort_order", "name")
+
+
+def reachable_providers(team: Team) -> set[str]:
+    """Providers the team can run on: the offline engine, and each upstream it has a usable
+    credential for (its own or a shared one)."""
+    from studio.vault.models import ProviderCredential
+
+    credentials = ProviderCredential.objects.filter(
+        Q(team=team) | Q(team__isnull=True), enabled=True, healthy=True
+    )
+    return {Provider.LOCAL, *credentials.values_list("provider", flat=True)}
 
 
 def resolve_model(

@@ -132,7 +132,7 @@ def _poller_context(team: Team, generations: list[Generation]) -> dict[str, Any]
 def _studio_form(
     request: HttpRequest, team: Team, generation_type: str, data: Any, *, bound: bool
 ) -> StudioForm:
-    models = models_for(generation_type)
+    models = models_for(generation_type, team)
     model = pick_model(models, data.get("model"))
     sources = source_images(team) if generation_type == GenerationType.VIDEO_FROM_IMAGE else []
     kwargs: dict[str, Any] = {

@@ -41,6 +41,7 @@ def test_unknown_and_disabled_models_are_not_found(db):
     AIModel.objects.filter(identifier="studio-local/image").update(enabled=False)
     with pytest.raises(ModelNotFound):
         resolve_model("studio-local/image", "image")
+    AIModel.objects.update(enabled=False)
     with pytest.raises(ModelNotFound):
         resolve_model(None, "image")
 

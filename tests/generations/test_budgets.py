@@ -128,11 +128,15 @@ def test_a_budget_grants_no_more_slots_than_its_rate(settings, db, alice):
     assert budgets.claim(credential.pk, "submit", 10, now=later) == 1
 
 
-def test_a_team_without_a_usable_credential_is_refunded_with_a_clear_error(
+def test_a_job_whose_credential_went_away_is_refunded_with_a_clear_error(
     upstream, model, funded_team, alice
 ):
+    credential = create_credential(None, "kolbo", "shared", upstream.url, "sk-rate-test")
+    funded_team.refresh_from_db()
     before = funded_team.total_credits
     generation = start(funded_team, alice, "image", {"prompt": "x", "model": model.identifier})
+    # Accepted while the credential worked; an admin disabled it before the job ran.
+    type(credential).objects.filter(pk=credential.pk).update(enabled=False)
     from generations import engine
 
     engine.submit(generation.pk)
@@ -141,4 +145,8 @@ def test_a_team_without_a_usable_credential_is_refunded_with_a_clear_error(
     assert generation.failure["code"] == "NO_CREDENTIAL"
     assert "Providers page" in generation.error
     funded_team.refresh_from_db()
-    assert funded_team.total_credits == before
+    assert (
+        funded_team.total_credits
+        == before - generation.credits_charged + generation.credits_refunded
+    )
+    assert generation.credits_refunded == generation.credits_charged

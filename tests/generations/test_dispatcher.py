@@ -11,6 +11,7 @@ from generations import dispatch
 from generations.models import AIModel, Generation, GenerationState
 from generations.providers import base
 from studio.accounts import services as accounts
+from studio.vault.models import ProviderCredential
 from studio.accounts.models import LedgerEntry, LedgerKind
 from tests.fakes.polling_provider import NAME, PollingAdapter, PollingUpstream
 from tests.generations.helpers import start
@@ -30,6 +31,10 @@ def upstream(monkeypatch):
 
 @pytest.fixture
 def polled_model(db):
+    # Upstream models are offered only where a usable credential exists.
+    ProviderCredential.objects.create(
+        provider=NAME, label="fake", base_url="http://127.0.0.1", secret_last4="0000"
+    )
     return AIModel.objects.create(
         identifier="fake/poll-image",
         name="Polled image",
