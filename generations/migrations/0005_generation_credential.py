@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0004_schedule_dispatcher_and_sweeper'),
-        ('vault', '0002_provider_credentials'),
+        ("generations", "0004_schedule_dispatcher_and_sweeper"),
+        ("vault", "0002_provider_credentials"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='credential',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='generations', to='vault.providercredential'),
+            model_name="generation",
+            name="credential",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="generations",
+                to="vault.providercredential",
+            ),
         ),
     ]

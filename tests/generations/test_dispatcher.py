@@ -11,8 +11,8 @@ from generations import dispatch
 from generations.models import AIModel, Generation, GenerationState
 from generations.providers import base
 from studio.accounts import services as accounts
-from studio.vault.models import ProviderCredential
 from studio.accounts.models import LedgerEntry, LedgerKind
+from studio.vault.models import ProviderCredential
 from tests.fakes.polling_provider import NAME, PollingAdapter, PollingUpstream
 from tests.generations.helpers import start
 
