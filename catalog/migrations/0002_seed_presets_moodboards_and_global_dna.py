@@ -128,12 +128,19 @@ def paint(palette, seed, size=512):
     return buffer.getvalue()
 
 
-def _image(CatalogImage, data, stem, size=512):
-    # upload_to puts it under catalog/shared/<uuid>/ (no team: counted against nobody).
+def _image(CatalogImage, data, stem, key, size=512):
+    """A shared image (no team: counted against nobody) at a stable path, written once, so
+    seeding again (tests re-seed flushed databases) reuses the file instead of piling up."""
+    from django.core.files.storage import default_storage
+
+    image_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"studio-catalog-seed:{key}")
+    name = f"catalog/shared/{image_uuid}/{stem}.png"
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(data))
     image = CatalogImage(
-        uuid=uuid.uuid4(), mime_type="image/png", size_bytes=len(data), width=size, height=size
+        uuid=image_uuid, mime_type="image/png", size_bytes=len(data), width=size, height=size
     )
-    image.file.save(f"{stem}.png", ContentFile(data), save=False)
+    image.file.name = name
     image.save()
     return image
 
@@ -155,7 +162,12 @@ def seed(apps, schema_editor):
         )
         board.images.add(
             *[
-                _image(CatalogImage, paint(palette[i:] + palette[:i], n * 10 + i), f"image-{i + 1}")
+                _image(
+                    CatalogImage,
+                    paint(palette[i:] + palette[:i], n * 10 + i),
+                    f"image-{i + 1}",
+                    f"{slug}-{i}",
+                )
                 for i in range(3)
             ]
         )
@@ -170,8 +182,8 @@ def seed(apps, schema_editor):
             description=f"A global {dna_type} identity shipped with Studio. {prompt}",
             system_prompt=f"Keep the {dna_type} consistent with the Visual DNA \u201c{name}\u201d: {prompt}",
         )
-        first = _image(CatalogImage, paint(palette, 100 + n), "image-1")
-        thumb = _image(CatalogImage, paint(palette, 100 + n, 384), "thumbnail", 384)
+        first = _image(CatalogImage, paint(palette, 100 + n), "image-1", f"{pk}-1")
+        thumb = _image(CatalogImage, paint(palette, 100 + n, 384), "thumbnail", f"{pk}-thumb", 384)
         dna.images.add(first, thumb)
 
 
