@@ -348,3 +348,13 @@ def test_metadata_is_limited_in_size(team, product, alice_client):
     huge = '{"notes": "' + "x" * 30_000 + '"}'
     response = alice_client.post(url, {"name": "n", "category": "", "metadata": huge})
     assert response.status_code == 400 and b"20,000 characters" in response.content
+
+
+def test_without_javascript_an_upload_redirects_back_with_a_message(team, alice_client):
+    upload = SimpleUploadedFile("p.jpg", product_photo(), "image/jpeg")
+    response = alice_client.post(
+        reverse("catalog", args=[team.uuid]), {"file": upload}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("catalog", args=[team.uuid])
+    assert b"1 product(s) uploaded" in response.content
+    assert Product.objects.count() == 1

@@ -208,3 +208,20 @@ def test_uploads_are_counted_against_the_teams_storage(bearer, team):
     assert product.analysis_status == AnalysisStatus.DONE
     assert team.storage_used_bytes == len(data) + product.cutout.size_bytes
     assert team.storage_used_bytes == sum(p.stat().st_size for p in team_files(team))
+
+
+def test_with_inline_analysis_off_the_upload_answers_queued_and_the_cluster_finishes_it(
+    bearer, team, settings, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.STUDIO_CATALOG_INLINE_ANALYSIS = False
+    upload = SimpleUploadedFile("p.jpg", product_photo(), "image/jpeg")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = bearer.post("/api/v1/products", {"file": upload})
+    data = response.json()["data"]
+    assert data["analysis_status"] == "queued" and data["segmented_image_url"] is None
+    for callback in callbacks:  # the broker delivers the task (synchronous cluster in tests)
+        callback()
+    polled = bearer.get(f"/api/v1/products?id={data['id']}").json()["data"][0]
+    assert polled["analysis_status"] == "done" and polled["segmented_image_url"]
