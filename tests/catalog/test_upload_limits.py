@@ -136,7 +136,7 @@ def test_an_image_over_the_pixel_limit_is_413(bearer, team, settings, nothing_le
         {"file": SimpleUploadedFile("wide.png", product_photo("PNG", (640, 480)), "image/png")},
     )
     assert response.status_code == 413
-    assert "307,200 pixels" in response.json()["error"]
+    assert "640×480 = 307,200 pixels" in response.json()["error"]  # noqa: RUF001
 
 
 def test_an_upload_that_does_not_fit_the_teams_storage_is_413(bearer, team, nothing_left_behind):
@@ -164,3 +164,15 @@ def test_a_multipart_body_longer_than_the_limit_is_413_from_its_content_length(
     response = bearer.post("/api/v1/products", {"file": big})
     assert response.status_code == 413
     assert "per image" in response.json()["error"]
+
+
+@pytest.mark.parametrize("side", [8_000, 30_000])  # over our limit; over Pillow's own too
+def test_a_decompression_bomb_is_refused_from_its_header_without_decoding(
+    bearer, team, nothing_left_behind, side
+):
+    bomb = bomb_png(side, side)
+    assert len(bomb) < 200_000  # tiny on the wire, gigabytes once decoded
+    response = bearer.post("/api/v1/products", {"file": SimpleUploadedFile("b.png", bomb)})
+    assert response.status_code == 413
+    assert f"{side * side:,} pixels" in response.json()["error"]
+    assert "before decoding" in response.json()["error"]
