@@ -20,11 +20,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 ## Set up and run Studio: web on :$(PORT) and the task cluster, SQLite, offline engine, demo login.
+run: export STUDIO_DEBUG = 1
+run: export STUDIO_BASE_URL ?= http://localhost:$(PORT)
 run: install
-	STUDIO_DEBUG=1 $(PY) manage.py migrate --noinput
-	STUDIO_DEBUG=1 $(PY) manage.py createcachetable
-	STUDIO_DEBUG=1 $(PY) manage.py seed_demo
-	STUDIO_DEBUG=1 $(PY) manage.py run_studio --port $(PORT)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+	$(PY) manage.py seed_demo
+	$(PY) manage.py run_studio --port $(PORT)
 
 ## Set up and run the whole test suite (SQLite by default; DATABASE_URL/REDIS_URL switch).
 test: install-dev

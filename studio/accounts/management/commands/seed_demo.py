@@ -1,5 +1,7 @@
 import os
 
+from django.conf import settings
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -41,8 +43,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "\n  Studio demo ready\n"
-                f"  Sign in at  http://localhost:8000/  as  {email}  /  {password}\n"
+                f"  Sign in at  {settings.BASE_URL}/  as  {email}  /  {password}\n"
                 f"  Team        {team.name} ({team.uuid}) with {team.total_credits:,} credits\n"
-                "  Admin       http://localhost:8000/admin/ (same login)\n"
+                f"  Admin       {settings.BASE_URL}/admin/ (same login)\n"
+                f"  API docs    {settings.BASE_URL}/api/v1/docs\n"
             )
         )
