@@ -163,11 +163,22 @@ def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) ->
 
 
 def delete_images(images: Iterable[CatalogImage]) -> None:
-    """Delete rows and files and give the bytes back to their teams."""
+    """Delete rows, give the bytes back to their teams, and remove the files once the
+    transaction commits (a rollback must not leave rows pointing at deleted files)."""
+    names = []
     for image in images:
-        image.file.delete(save=False)
+        names.append(image.file.name)
         release_storage(image.team_id, image.size_bytes)
         image.delete()
+
+    def remove_files() -> None:
+        from django.core.files.storage import default_storage
+
+        for name in names:
+            if name:
+                default_storage.delete(name)
+
+    transaction.on_commit(remove_files)
 
 
 # --- products ---------------------------------------------------------------------------------

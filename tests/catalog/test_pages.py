@@ -200,9 +200,14 @@ def test_the_product_page_shows_original_and_cutout_and_saves_edits(team, produc
     assert bad.status_code == 400 and b"JSON object" in bad.content
 
 
-def test_deleting_a_product_removes_its_files_and_frees_storage(team, product, alice_client):
+def test_deleting_a_product_removes_its_files_and_frees_storage(
+    team, product, alice_client, django_capture_on_commit_callbacks
+):
     assert team_files(team)
-    response = alice_client.post(reverse("catalog_product_delete", args=[team.uuid, product.pk]))
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the delete commits
+        response = alice_client.post(
+            reverse("catalog_product_delete", args=[team.uuid, product.pk])
+        )
     assert response.status_code == 302
     team.refresh_from_db()
     assert not Product.objects.exists() and team_files(team) == []

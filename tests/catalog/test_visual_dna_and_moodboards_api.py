@@ -111,12 +111,15 @@ def test_global_visual_dnas_are_listed_for_everyone_and_cannot_be_deleted(api, t
     assert VisualDNA.objects.filter(pk=shared.pk).exists()
 
 
-def test_deleting_a_visual_dna_removes_its_files_and_frees_the_storage(api, team):
+def test_deleting_a_visual_dna_removes_its_files_and_frees_the_storage(
+    api, team, django_capture_on_commit_callbacks
+):
     dna_id = api.post(
         "/api/v1/visual-dna", {"name": "Gone", "dna_type": "style", "images": [image_file()]}
     ).json()["visual_dna"]["id"]
     assert team_files(team)
-    response = api.delete(f"/api/v1/visual-dna/{dna_id}")
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the delete commits
+        response = api.delete(f"/api/v1/visual-dna/{dna_id}")
     assert response.status_code == 200 and response.json()["success"] is True
     assert "message" in response.json()
     team.refresh_from_db()
