@@ -6,7 +6,6 @@ token endpoints sit beside it at /api/api-keys and /api/auth/token, as Kolbo has
 
 from __future__ import annotations
 
-from django.conf import settings
 from ninja import NinjaAPI
 from ninja.errors import ValidationError, ValidationErrorContext
 
@@ -60,8 +59,3 @@ api.add_router("/v1", catalog_router)  # products (Krev), Visual DNA and moodboa
 api.add_router("/v1", krev_keys_router)
 api.add_router("/api-keys", kolbo_keys_router)
 api.add_router("/auth", token_router)
-
-if settings.TESTING:
-    from studio.api import testing
-
-    api.add_router("/v1/_test", testing.router)

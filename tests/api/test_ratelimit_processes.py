@@ -2,10 +2,9 @@
 
 Two `manage.py runserver` processes share this test's database (and Redis when REDIS_URL
 is set). Ten generation-class requests from one user, alternating servers and keys, pass;
-the eleventh gets 429 with Retry-After from either server. The endpoint is the test-only
-`POST /api/v1/_test/generate` (mounted when STUDIO_TESTING is on, hidden from the OpenAPI
-document): it has the same `auth=api_key(..., limit=RateClass.GENERATION)` as the real
-generation endpoints and does no work, so only the limiter is under test.
+the eleventh gets 429 with Retry-After from either server. The requests are real image
+generations (`POST /api/v1/generate/image`): accepted jobs are charged and queued (no
+cluster runs here), and the limited one is rejected before any work or charge.
 """
 
 from __future__ import annotations
@@ -63,6 +62,7 @@ def two_servers():
         "STUDIO_DEBUG": "0",
         "STUDIO_RATELIMIT_PREFIX": settings.STUDIO_RATELIMIT_PREFIX,
         "STUDIO_LOG_LEVEL": "WARNING",
+        "STUDIO_TASKS_SYNC": "0",  # queue the jobs; nothing needs to run them
     }
     procs, bases = [], []
     try:
@@ -108,12 +108,19 @@ def test_the_eleventh_generation_request_is_limited_across_keys_and_processes(
     headers = [{"X-API-Key": keys[0]}, {"Authorization": f"Bearer {keys[1]}"}]
     if time.time() % 60 > 45:  # keep all eleven requests inside one fixed window
         time.sleep(61 - time.time() % 60)
+    body = {"prompt": "a cat"}
     with httpx.Client(timeout=20) as http:
         for i in range(10):
-            r = http.post(f"{two_servers[i % 2]}/api/v1/_test/generate", headers=headers[i % 2])
+            r = http.post(
+                f"{two_servers[i % 2]}/api/v1/generate/image", json=body, headers=headers[i % 2]
+            )
             assert r.status_code == 200, r.text
         for server, key_headers in [(two_servers[0], headers[1]), (two_servers[1], headers[0])]:
-            r = http.post(f"{server}/api/v1/_test/generate", headers=key_headers)
+            r = http.post(f"{server}/api/v1/generate/image", json=body, headers=key_headers)
             assert r.status_code == 429
             assert r.json()["code"] == "RATE_LIMITED"
             assert 1 <= int(r.headers["Retry-After"]) <= 60
+    # Ten jobs were accepted and charged; the two limited requests changed nothing.
+    from generations.models import Generation
+
+    assert Generation.objects.filter(team=team).count() == 10
