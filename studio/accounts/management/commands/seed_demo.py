@@ -1,7 +1,6 @@
 import os
 
 from django.conf import settings
-
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
