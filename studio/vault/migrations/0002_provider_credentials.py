@@ -8,41 +8,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_seed_plans_and_schedules'),
-        ('vault', '0001_api_keys_and_rate_counters'),
+        ("accounts", "0002_seed_plans_and_schedules"),
+        ("vault", "0001_api_keys_and_rate_counters"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProviderCredential',
+            name="ProviderCredential",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('provider', models.CharField(choices=[('fal', 'fal.ai'), ('openai', 'OpenAI-compatible'), ('replicate', 'Replicate'), ('kolbo', 'Kolbo'), ('krev', 'Krev')], max_length=20)),
-                ('label', models.CharField(max_length=100)),
-                ('base_url', models.URLField(max_length=300)),
-                ('secret_ciphertext', models.TextField(editable=False)),
-                ('secret_last4', models.CharField(editable=False, max_length=4)),
-                ('submits_per_minute', models.PositiveIntegerField(default=60)),
-                ('polls_per_minute', models.PositiveIntegerField(default=600)),
-                ('max_concurrent_jobs', models.PositiveIntegerField(default=20)),
-                ('enabled', models.BooleanField(default=True)),
-                ('healthy', models.BooleanField(default=True)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('submit_tat', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('poll_tat', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(blank=True, help_text='Empty: shared by the operator with every team.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='provider_credentials', to='accounts.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("fal", "fal.ai"),
+                            ("openai", "OpenAI-compatible"),
+                            ("replicate", "Replicate"),
+                            ("kolbo", "Kolbo"),
+                            ("krev", "Krev"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("label", models.CharField(max_length=100)),
+                ("base_url", models.URLField(max_length=300)),
+                ("secret_ciphertext", models.TextField(editable=False)),
+                ("secret_last4", models.CharField(editable=False, max_length=4)),
+                ("submits_per_minute", models.PositiveIntegerField(default=60)),
+                ("polls_per_minute", models.PositiveIntegerField(default=600)),
+                ("max_concurrent_jobs", models.PositiveIntegerField(default=20)),
+                ("enabled", models.BooleanField(default=True)),
+                ("healthy", models.BooleanField(default=True)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("submit_tat", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("poll_tat", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: shared by the operator with every team.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="provider_credentials",
+                        to="accounts.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'label'],
-                'indexes': [models.Index(fields=['provider', 'enabled'], name='cred_provider_enabled')],
+                "ordering": ["provider", "label"],
+                "indexes": [
+                    models.Index(fields=["provider", "enabled"], name="cred_provider_enabled")
+                ],
             },
         ),
     ]
