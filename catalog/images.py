@@ -29,6 +29,9 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 CUTOUT_MAX_SIDE = 1024
 # GrabCut works on a small copy; the mask is scaled back up.
 WORK_MAX_SIDE = 360
+# How far (RGB distance, 75th percentile) the frame's edge may stray from its median colour
+# and still count as a plain studio backdrop.
+BUSY_BACKDROP = 40.0
 
 
 def _cv() -> Any:
@@ -129,12 +132,15 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     border = max(2, round(min(h, w) * 0.03))
     backdrop = np.median(_border_pixels(rgb, border), axis=0)
     distance = np.linalg.norm(rgb.astype(np.float32) - backdrop.astype(np.float32), axis=2)
-    spread = float(
-        np.percentile(
-            np.linalg.norm(_border_pixels(rgb, border).astype(np.float32) - backdrop, axis=1), 95
-        )
+    edge_distance = np.linalg.norm(
+        _border_pixels(rgb, border).astype(np.float32) - backdrop, axis=1
     )
-    threshold = max(18.0, spread * 1.6)
+    # How varied the backdrop is, robust to a product that touches the edge (its pixels are
+    # a minority of the edge's and far from the median): the typical edge pixel's distance,
+    # then the spread of the edge pixels that look like backdrop.
+    spread = float(np.percentile(edge_distance, 75))
+    backdrop_like = edge_distance[edge_distance <= spread * 3 + 18]
+    threshold = max(18.0, float(np.percentile(backdrop_like, 95)) * 1.6)
 
     mask = np.full((h, w), cv2.GC_PR_BGD, np.uint8)
     mask[distance > threshold] = cv2.GC_PR_FGD
@@ -148,9 +154,20 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray:
     shadow = shade & (saturation < 0.12) & (pixels.sum(axis=2) < backdrop.sum() + 3)
     mask[shadow & (mask == cv2.GC_PR_FGD)] = cv2.GC_PR_BGD
     mask[shadow & (mask == cv2.GC_FGD)] = cv2.GC_PR_FGD
-    mask[:border] = mask[-border:] = cv2.GC_BGD
-    mask[:, :border] = mask[:, -border:] = cv2.GC_BGD
-    if not (mask == cv2.GC_PR_FGD).any() and not (mask == cv2.GC_FGD).any():
+    # The frame's edge is backdrop where it looks like the backdrop; a product that touches
+    # the edge (a close-up) keeps its pixels there as "probably product".
+    edge = np.zeros((h, w), bool)
+    edge[:border] = edge[-border:] = True
+    edge[:, :border] = edge[:, -border:] = True
+    mask[edge & (distance <= threshold)] = cv2.GC_BGD
+    if spread > BUSY_BACKDROP:
+        # Not a plain backdrop (a lifestyle shot): the colour seeds mean little. Classic
+        # GrabCut instead: the outer band is background, the object is inside it.
+        mask[:] = cv2.GC_PR_BGD
+        mask[edge] = cv2.GC_BGD
+        margin_y, margin_x = max(border, h // 12), max(border, w // 12)
+        mask[margin_y : h - margin_y, margin_x : w - margin_x] = cv2.GC_PR_FGD
+    elif not (mask == cv2.GC_PR_FGD).any() and not (mask == cv2.GC_FGD).any():
         # Nothing stands out from the backdrop: fall back to "the object is in the middle".
         mask[h // 6 : h - h // 6, w // 6 : w - w // 6] = cv2.GC_PR_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
