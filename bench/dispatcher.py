@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/dispatcher.py [jobs] [seconds]
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -73,7 +74,14 @@ def main() -> None:
         for _ in range(JOBS)
     )
     cpu_start, wall_start = time.process_time(), time.monotonic()
-    polled = dispatch.run_dispatcher(budget_seconds=SECONDS)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile()
+        polled = profile.runcall(dispatch.run_dispatcher, budget_seconds=SECONDS)
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
+    else:
+        polled = dispatch.run_dispatcher(budget_seconds=SECONDS)
     cpu, wall = time.process_time() - cpu_start, time.monotonic() - wall_start
     server.stop()
     steady = lateness[JOBS:] or lateness  # the first round starts with every job due at once

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 S = GenerationState
 BATCH = 2000
 POLL_CONCURRENCY = 100
-POOL_SIZE = 10
+POOL_SIZE = 2
 
 
 def holder_name() -> str:
