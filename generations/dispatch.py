@@ -14,7 +14,10 @@ import os
 import socket
 import time
 from collections import defaultdict
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import httpx
 from django.db.models import Count, Q
@@ -32,6 +35,7 @@ from generations.providers.base import (
 from studio import http
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 S = GenerationState
 BATCH = 2000
 POLL_CONCURRENCY = 100
@@ -161,6 +165,17 @@ def _within_poll_budgets(due: list[Generation]) -> list[Generation]:
     return chosen
 
 
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, also from a thread that already has a running loop (then on a helper
+    thread): the dispatcher may be called from async code or an embedding test harness."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def dispatch_once() -> int:
     """One round: re-send due waiting jobs, poll due running ones. Returns how many polled."""
     now = timezone.now()
@@ -173,7 +188,7 @@ def dispatch_once() -> int:
     due = _within_poll_budgets(due)
     if not due:
         return 0
-    results = asyncio.run(_poll_all(_interleave_by_team(due)))
+    results = _run_coroutine(_poll_all(_interleave_by_team(due)))
     for generation, outcome in results:
         if isinstance(outcome, Pending):
             # The common case, kept to one UPDATE per job.

@@ -87,19 +87,20 @@ def charlie_client(charlie) -> Client:
 
 
 # Transactional tests (threads racing, the live server) flush the database when they end, and
-# with it the rows data migrations seed (plans, schedules, the model registry). Restoring the
-# serialized seed rows at the start of each such test keeps them independent of test order.
-transactional = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# with it the rows data migrations seed (plans, schedules, the model registry);
+# `_restore_seed_rows` below puts them back at the start of each such test. (Django's
+# serialized_rollback would too, but it collides with content types on PostgreSQL.)
+transactional = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def _restore_seed_rows(request):
     """Transactional tests (and live servers) start from a flushed database: re-seed it."""
     marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+    flushes = (marker is not None and marker.kwargs.get("transaction")) or any(
         name in request.fixturenames for name in ("transactional_db", "live_server", "cluster")
     )
-    if transactional:
+    if flushes:
         request.getfixturevalue("transactional_db")
         from tests.seed import ensure_seed_data
 
