@@ -105,9 +105,16 @@ def inspect_upload(data: bytes, what: str = "The image") -> Inspected:
     return Inspected(fmt, FORMATS[fmt], EXTENSIONS[fmt], width, height)
 
 
-def open_rgba(data: bytes) -> Image.Image:
+def open_rgba(data: bytes, max_side: int | None = None) -> Image.Image:
+    """Decode to RGBA, upright; with `max_side`, at most that size (big JPEGs are decoded
+    at a reduced scale directly, which is much faster and lighter than full size)."""
     with Image.open(io.BytesIO(data)) as image:
-        return ImageOps.exif_transpose(image).convert("RGBA")
+        if max_side:
+            image.draft("RGB", (max_side, max_side))
+        upright = ImageOps.exif_transpose(image)
+        if max_side:
+            upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        return upright.convert("RGBA")
 
 
 # --- background removal -----------------------------------------------------------------------

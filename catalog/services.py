@@ -248,7 +248,7 @@ def analyse_product(product_id: Any) -> Product | None:
     files = _Files()
     try:
         with product.original.file.open("rb") as handle:
-            photo = pixels.open_rgba(handle.read())
+            photo = pixels.open_rgba(handle.read(), max_side=pixels.CUTOUT_MAX_SIDE)
         cutout_image = None
         subject = photo
         if not product.skip_segmentation:
@@ -440,7 +440,8 @@ def _name(value: Any, field: str = "name") -> str:
 def _palette(uploads: list[Upload]) -> list[str]:
     names: list[str] = []
     for upload in uploads:
-        for colour in pixels.dominant_colours(pixels.open_rgba(upload.data), limit=2):
+        picture = pixels.open_rgba(upload.data, max_side=320)
+        for colour in pixels.dominant_colours(picture, limit=2):
             if colour["name"] not in names:
                 names.append(str(colour["name"]))
     return names[:4]
@@ -515,7 +516,7 @@ def contact_sheet(uploads: list[Upload], side: int = 384) -> Any:
     cells = 1 if len(uploads) == 1 else 2
     cell = side // cells
     for index, upload in enumerate(uploads[: cells * cells]):
-        picture = pixels.open_rgba(upload.data)
+        picture = pixels.open_rgba(upload.data, max_side=side)
         tile = ImageOps.fit(picture.convert("RGB"), (cell, cell), Image.Resampling.LANCZOS)
         sheet.paste(tile, ((index % cells) * cell, (index // cells) * cell))
     return sheet
