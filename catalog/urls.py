@@ -5,15 +5,11 @@ from catalog import views
 urlpatterns = [
     path("c/<uuid:image_uuid>/<str:filename>", views.catalog_file, name="catalog_file"),
     path("t/<uuid:team_uuid>/catalog/", views.catalog, name="catalog"),
+    path("t/<uuid:team_uuid>/catalog/poll/", views.catalog_poll, name="catalog_poll"),
     path(
         "t/<uuid:team_uuid>/catalog/products/<uuid:product_id>/",
         views.product_detail,
         name="catalog_product",
-    ),
-    path(
-        "t/<uuid:team_uuid>/catalog/products/<uuid:product_id>/card/",
-        views.product_card,
-        name="catalog_product_card",
     ),
     path(
         "t/<uuid:team_uuid>/catalog/products/<uuid:product_id>/delete/",

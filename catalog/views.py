@@ -24,13 +24,21 @@ from django_htmx.http import HttpResponseStopPolling
 from catalog import services
 from catalog import storage as links
 from catalog.forms import MoodboardForm, ProductForm, VisualDnaForm
-from catalog.models import CatalogImage, Moodboard, Product, ProductSource, VisualDNA
+from catalog.models import (
+    AnalysisStatus,
+    CatalogImage,
+    Moodboard,
+    Product,
+    ProductSource,
+    VisualDNA,
+)
 from generations.storage import ranged_file_response
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.models import Team, User
 from studio.errors import StudioError
 
 MAX_FILES_PER_DROP = 20
+MAX_POLLED_CARDS = 100
 
 
 def _user(request: HttpRequest) -> User:
@@ -90,10 +98,12 @@ def catalog(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
         for c in Product.objects.filter(team=team).values_list("category", flat=True).distinct()
         if c
     )
+    shown = _decorate(list(products[:300]))
     context = {
         "team": team,
         "membership": membership,
-        "products": _decorate(list(products[:300])),
+        "products": shown,
+        "polling": any(p.is_analysing for p in shown),
         "query": query,
         "category": category,
         "categories": categories,
@@ -133,21 +143,41 @@ def _upload(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
         return redirect("catalog", team.uuid)
     # Tasks may have run already (synchronous cluster): show the cards as they are now.
     fresh = _decorate(list(_products(team).filter(pk__in=[p.pk for p in created])))
-    context = {"team": team, "membership": membership, "products": fresh, "problems": problems}
+    # The poller (swapped out of band) takes over the new cards and any still on the page.
+    polling = (
+        any(p.is_analysing for p in fresh)
+        or _products(team)
+        .filter(analysis_status__in=[AnalysisStatus.QUEUED, AnalysisStatus.RUNNING])
+        .exists()
+    )
+    context = {
+        "team": team,
+        "membership": membership,
+        "products": fresh,
+        "problems": problems,
+        "polling": polling,
+    }
     return render(request, "catalog/catalog.html#uploaded", context)
 
 
 @login_required
 @require_GET
-def product_card(request: HttpRequest, team_uuid: UUID, product_id: UUID) -> HttpResponse:
-    """One card, polled while its analysis runs; 286 stops the polling once it is done."""
+def catalog_poll(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The grid's one poll: fresh cards, out of band, for the analysing ones it lists; 286
+    (stop polling) once none of them is analysing any more. One indexed read."""
     membership = get_membership(request, team_uuid)
-    product = team_object(_products(membership.team), membership.team, pk=product_id)
-    context = {"team": membership.team, "membership": membership, "p": _decorate([product])[0]}
-    response = render(request, "catalog/catalog.html#product-card", context)
-    if product.is_analysing:
-        return response
-    return HttpResponseStopPolling(response.content)
+    team = membership.team
+    wanted = []
+    for value in request.GET.getlist("p")[:MAX_POLLED_CARDS]:
+        try:
+            wanted.append(UUID(value))
+        except ValueError:
+            continue
+    cards = _decorate(list(_products(team).filter(pk__in=wanted))) if wanted else []
+    polling = any(p.is_analysing for p in cards)
+    context = {"team": team, "membership": membership, "products": cards, "polling": polling}
+    response = render(request, "catalog/catalog.html#poll", context)
+    return response if polling else HttpResponseStopPolling(response.content)
 
 
 @login_required

@@ -1,6 +1,7 @@
 """In Chromium, against a real cluster: a member drops a product photo on the catalog, the
 card appears at once and turns from "Analysing…" into the transparent cut-out without a
-reload; the product page shows the photo and the cut-out side by side."""
+reload (the page's one poller swaps it in); the product page shows the photo and the
+cut-out side by side, and generating with the product puts it in the picture."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def test_a_member_drops_a_product_photo_and_sees_its_analysis_finish(page, alice
     # The cluster analyses it; the card polls itself until it is done.
     expect(card).to_have_attribute("data-status", "done", timeout=60_000)
     expect(card.get_by_test_id("product-name")).to_have_text("Linen Weekender Bag")
+    expect(page.get_by_test_id("catalog-poller")).to_have_attribute("data-polling", "off")
     image = card.locator("img")
     page.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()

@@ -39,7 +39,7 @@ def urls(team, product=None, dna=None, board=None) -> list[str]:
     if product:
         pages += [
             reverse("catalog_product", args=[team.uuid, product.pk]),
-            reverse("catalog_product_card", args=[team.uuid, product.pk]),
+            reverse("catalog_poll", args=[team.uuid]) + f"?p={product.pk}",
         ]
     if dna:
         pages.append(reverse("catalog_dna_detail", args=[team.uuid, dna.pk]))
@@ -143,18 +143,38 @@ def test_a_dropped_file_becomes_an_analysed_product_card(
     assert product.source == ProductSource.DASHBOARD
     assert product.analysis_status == AnalysisStatus.DONE  # the task ran (synchronous cluster)
     assert product.name == "Canvas Tote Bag" and product.category == "bags"
-    card = alice_client.get(reverse("catalog_product_card", args=[team.uuid, product.pk]))
-    assert card.status_code == 286  # finished: the card stops polling
-    assert b'data-status="done"' in card.content and b"hx-trigger" not in card.content
+    poll = alice_client.get(reverse("catalog_poll", args=[team.uuid]), {"p": str(product.pk)})
+    assert poll.status_code == 286  # finished: the page stops polling
+    assert b'data-status="done"' in poll.content and b'hx-swap-oob="true"' in poll.content
+    assert b"hx-trigger" not in poll.content
 
 
-def test_a_card_keeps_polling_while_its_analysis_runs(team, alice_client):
-    product = services.create_product(
-        team, None, services.check_upload(product_photo()), enqueue=False
+def test_one_poll_serves_every_analysing_card_in_one_read(
+    team, alice_client, django_assert_max_num_queries
+):
+    analysing = [
+        services.create_product(team, None, services.check_upload(product_photo()), enqueue=False)
+        for _ in range(5)
+    ]
+    page = alice_client.get(reverse("catalog", args=[team.uuid])).content.decode()
+    assert page.count('class="analysing-id"') == 5
+    assert 'data-polling="on"' in page and page.count("every 1s") == 1
+    ids = [str(p.pk) for p in analysing]
+    with django_assert_max_num_queries(6):  # session, user, membership, the cards
+        poll = alice_client.get(reverse("catalog_poll", args=[team.uuid]), {"p": ids})
+    assert poll.status_code == 200
+    assert (
+        poll.content.decode().count('hx-swap-oob="true"') == 5
+    )  # the cards; the poller swaps itself
+    assert b"Analysing" in poll.content and b"every 1s" in poll.content
+
+
+def test_the_poll_shows_nothing_of_another_team(team, alice_client, other_team, charlie):
+    theirs = services.create_product(
+        other_team, charlie, services.check_upload(product_photo()), enqueue=False
     )
-    card = alice_client.get(reverse("catalog_product_card", args=[team.uuid, product.pk]))
-    assert card.status_code == 200 and b"every 1s" in card.content
-    assert b"Analysing" in card.content
+    poll = alice_client.get(reverse("catalog_poll", args=[team.uuid]), {"p": str(theirs.pk)})
+    assert poll.status_code == 286 and str(theirs.pk).encode() not in poll.content
 
 
 def test_bad_files_in_a_drop_are_reported_and_leave_nothing(team, alice_client):
