@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import logging
 import shutil
+import struct
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -121,8 +123,14 @@ def _fetch_input(url: str, team: Team) -> tuple[bytes, str]:
             raise PayloadTooLarge(f"Input images are limited to {limit} bytes")
         return data, header[5:].split(";")[0]
     own = storage.parse_own_link(url)
+    if own is None and url.startswith("studio-asset:"):
+        asset_uuid, _, variant = url.removeprefix("studio-asset:").partition("/")
+        own = (asset_uuid, variant)
     if own is not None:
-        asset = Asset.objects.filter(uuid=own[0], generation__team=team).first()
+        try:
+            asset = Asset.objects.filter(uuid=own[0], generation__team=team).first()
+        except (ValueError, ValidationError):
+            asset = None
         if asset is None:
             raise InvalidFields("That media link does not belong to this team")
         field = asset.thumbnail if own[1] == "thumb" else asset.file
@@ -181,7 +189,14 @@ def check_image_bytes(data: bytes, name: str) -> None:
             if image.width * image.height > 60_000_000:
                 raise InvalidFields(f"{name}: the image is too large (over 60 megapixels)")
             image.verify()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        Image.DecompressionBombError,
+        SyntaxError,  # Pillow's "broken PNG file"
+        ValueError,
+        struct.error,
+    ):
         raise InvalidFields(f"{name} is not a readable image (JPG, PNG or WebP)") from None
 
 
@@ -213,27 +228,36 @@ def _job(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
 
 
 def submit(generation_id: int) -> None:
-    """Step 1: claim a queued generation and make the one upstream submit call."""
+    """Step 1: fetch the inputs, claim the queued generation, make the one upstream call."""
     generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
     if generation is None or generation.state != S.QUEUED:
         return
     adapter = get_adapter(generation.provider)
-    now = timezone.now()
-    claimed = Generation.objects.filter(pk=generation_id, state=S.QUEUED).update(
-        state=S.SUBMITTING,
-        lease_until=now + timedelta(seconds=adapter.submit_lease_seconds),
-        submitted_at=now,
-        next_poll_at=None,
-    )
-    if claimed != 1:
-        return  # another worker has it
+    # Inputs are fetched before the claim: a slow input server can then never outlast the
+    # submit lease (the sweeper would refund a job this worker was about to send).
     directory = work_dir(generation)
     try:
         inputs = fetch_inputs(generation, directory)
     except StudioError as exc:
         fail(generation_id, Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code))
         return
-    Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") + 1)
+    except Exception as exc:
+        log.exception("fetching the inputs of %s raised", generation.uuid)
+        fail(
+            generation_id,
+            Failure(f"An input could not be read: {exc}", FailureCategory.INTERNAL, "INPUT_ERROR"),
+        )
+        return
+    now = timezone.now()
+    claimed = Generation.objects.filter(pk=generation_id, state=S.QUEUED).update(
+        state=S.SUBMITTING,
+        lease_until=now + timedelta(seconds=adapter.submit_lease_seconds),
+        submitted_at=now,
+        next_poll_at=None,
+        attempts=F("attempts") + 1,
+    )
+    if claimed != 1:
+        return  # another worker has it, or it was cancelled meanwhile
     # The submit slot is taken last, right before the call, so the time between taking it
     # and the request reaching the upstream stays within the budget's jitter margin.
     if adapter.needs_credential and not _admit(generation):
@@ -299,6 +323,11 @@ def apply_outcome(
                 collect(generation_id)
             else:
                 enqueue("generations.tasks.collect_generation", generation_id)
+        else:  # cancelled or failed while it ran: its files must not linger
+            shutil.rmtree(
+                Path(settings.MEDIA_ROOT) / "work" / str(_uuid_of(generation_id)),
+                ignore_errors=True,
+            )
         return
     if isinstance(outcome, Pending):
         updates: dict[str, Any] = {
@@ -307,7 +336,10 @@ def apply_outcome(
             "next_poll_at": now + timedelta(seconds=outcome.poll_after),
             "lease_until": None,
         }
-        Generation.objects.filter(pk=generation_id, state=from_state).update(**updates)
+        moved = Generation.objects.filter(pk=generation_id, state=from_state).update(**updates)
+        if not moved:
+            _orphaned_upstream_job(generation_id, outcome.handle)
+            return
         if outcome.progress is not None:
             raise_progress(generation_id, outcome.progress)
         return
@@ -341,6 +373,16 @@ def apply_outcome(
     fail(generation_id, failure)
 
 
+def _orphaned_upstream_job(generation_id: int, handle: dict[str, Any]) -> None:
+    """The upstream accepted a job we had already cancelled, failed or refunded meanwhile
+    (a user's cancel, the deadline): keep its handle and tell the upstream to stop it."""
+    stopped = Generation.objects.filter(pk=generation_id, state__in=[S.CANCELLED, S.FAILED]).update(
+        upstream_handle=handle
+    )
+    if stopped:
+        enqueue("generations.tasks.cancel_upstream", generation_id)
+
+
 def _credential_rejected(credential_id: int, message: str) -> None:
     from studio.vault.credentials import mark_unhealthy
     from studio.vault.models import ProviderCredential
@@ -348,6 +390,10 @@ def _credential_rejected(credential_id: int, message: str) -> None:
     credential = ProviderCredential.objects.filter(pk=credential_id).first()
     if credential is not None and credential.healthy:
         mark_unhealthy(credential, message)
+
+
+def _uuid_of(generation_id: int) -> str:
+    return str(Generation.objects.filter(pk=generation_id).values_list("uuid", flat=True).first())
 
 
 def _handle(generation_id: int) -> dict[str, Any]:
@@ -436,10 +482,10 @@ def _store(generation: Generation, index: int, source: Path) -> None:
         )
 
 
-def _download(url: str, directory: Path, index: int) -> Path:
+def _download(url: str, directory: Path, index: int, *, untrusted: bool) -> Path:
     from studio.http import fetch_bytes
 
-    data, _ = fetch_bytes(url, max_bytes=2 * 1024**3, user_supplied=False)
+    data, _ = fetch_bytes(url, max_bytes=2 * 1024**3, user_supplied=untrusted, time_limit=200)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"download-{index}"
     path.write_bytes(data)
@@ -456,6 +502,12 @@ def collect(generation_id: int) -> None:
     )
     directory = work_dir(generation)
     outputs = (generation.upstream_handle or {}).get("outputs") or []
+    # A team's own credential is the team admin's choice of upstream: its result URLs get
+    # the same private-address policy as URLs users type in.
+    credential = generation.credential if generation.credential_id else None
+    untrusted = bool(
+        credential and credential.team_id and not settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS
+    )
     try:
         if not outputs:
             raise ValueError("the upstream reported success with no output files")
@@ -463,7 +515,7 @@ def collect(generation_id: int) -> None:
             if output.get("path"):
                 source = Path(output["path"])
             else:
-                source = _download(output["url"], directory, index)
+                source = _download(output["url"], directory, index, untrusted=untrusted)
             _store(generation, index, source)
     except Exception as exc:
         log.exception("collecting %s failed", generation.uuid)

@@ -126,7 +126,7 @@ def _payload(payload: Schema, **renames: str) -> dict[str, Any]:
 
 @router.post(
     "/generate/image",
-    auth=api_key("images", limit=RateClass.GENERATION),
+    auth=api_key("images", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
     summary="Generate images",
 )
@@ -136,7 +136,7 @@ def generate_image(request: HttpRequest, payload: ImageIn) -> dict[str, Any]:
 
 @router.post(
     "/generate/video",
-    auth=api_key("videos", limit=RateClass.GENERATION),
+    auth=api_key("videos", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
     summary="Generate a video from text",
 )
@@ -146,7 +146,7 @@ def generate_video(request: HttpRequest, payload: VideoIn) -> dict[str, Any]:
 
 @router.post(
     "/generate/video/from-image",
-    auth=api_key("videos", limit=RateClass.GENERATION),
+    auth=api_key("videos", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409, 413),
     summary="Animate an image into a video",
 )
@@ -156,7 +156,7 @@ def generate_video_from_image(request: HttpRequest, payload: VideoFromImageIn) -
 
 @router.post(
     "/generate/music",
-    auth=api_key("music", limit=RateClass.GENERATION),
+    auth=api_key("music", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
     summary="Generate music",
 )
@@ -166,7 +166,7 @@ def generate_music(request: HttpRequest, payload: MusicIn) -> dict[str, Any]:
 
 @router.post(
     "/generate/speech",
-    auth=api_key("speech", limit=RateClass.GENERATION),
+    auth=api_key("speech", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
     summary="Synthesize speech",
 )
@@ -176,7 +176,7 @@ def generate_speech(request: HttpRequest, payload: SpeechIn) -> dict[str, Any]:
 
 @router.post(
     "/generate/sound",
-    auth=api_key("sound", limit=RateClass.GENERATION),
+    auth=api_key("sound", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
     summary="Generate a sound effect",
 )
@@ -223,7 +223,7 @@ class StatusOut(Schema):
 
 @router.get(
     "/generate/{generation_id}/status",
-    auth=api_key(limit=RateClass.POLL),
+    auth=api_key(limit=RateClass.POLL, dialect="kolbo"),
     response=with_errors(StatusOut, 404),
     summary="Poll a generation",
     exclude_none=True,
@@ -242,7 +242,7 @@ class CancelOut(Schema):
 
 @router.post(
     "/generate/{generation_id}/cancel",
-    auth=api_key(limit=RateClass.POLL),
+    auth=api_key(limit=RateClass.POLL, dialect="kolbo"),
     response=with_errors(CancelOut, 404, 409),
     summary="Cancel a generation and refund it",
 )

@@ -158,7 +158,8 @@ def krev_generation(generation: Generation) -> dict[str, Any]:
         error = generation.error or "Generation failed"
     return {
         "id": str(generation.uuid),
-        "kind": generation.type,
+        # Krev knows images and videos; an animated image is a video there.
+        "kind": "video" if generation.type == GenerationType.VIDEO_FROM_IMAGE else generation.type,
         "status": KREV_STATUS[generation.state],
         "progress": generation.progress,
         "output": {"urls": urls},

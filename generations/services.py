@@ -54,21 +54,29 @@ def _replay(team: Team, key: str, fingerprint: str) -> Generation | None:
 def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
     """Reject bad input images now, before anything is charged.
 
-    Inline data and Studio's own links are read and checked in full (cheap, local); remote
-    URLs are checked against the private-address policy and fetched later by the worker.
+    Inline data and Studio's own links are read and checked in full (cheap, local); own
+    links are then kept as lasting `studio-asset:` references, because a signed link may
+    expire before a queued job (or a re-run next week) reads it. Remote URLs are checked
+    against the private-address policy and fetched later by the worker.
     """
     from generations import storage
     from studio.http import check_public
 
-    urls = [validated.get("image_url"), *(validated.get("reference_images") or [])]
-    for url in urls:
-        if not url:
-            continue
-        if url.startswith("data:") or storage.parse_own_link(url):
+    def checked(url: str) -> str:
+        own = storage.parse_own_link(url)
+        if own is not None:
+            url = f"studio-asset:{own[0]}/{own[1]}"
+        if url.startswith(("data:", "studio-asset:")):
             data, _ = engine._fetch_input(url, team)
             engine.check_image_bytes(data, "image")
         else:
             check_public(url)
+        return url
+
+    if validated.get("image_url"):
+        validated["image_url"] = checked(validated["image_url"])
+    if validated.get("reference_images"):
+        validated["reference_images"] = [checked(u) for u in validated["reference_images"]]
 
 
 def start_generation(

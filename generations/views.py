@@ -536,5 +536,6 @@ def media_file(
     if not path.exists():
         raise Http404
     content_type = "image/webp" if variant == "thumb" else asset.mime_type
-    download = filename if request.GET.get("download") == "1" else None
+    # The name in the link is not signed: a download is named after the stored file.
+    download = Path(field.name).name if request.GET.get("download") == "1" else None
     return storage.ranged_file_response(request, path, content_type, download_name=download)

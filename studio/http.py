@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+import time
 from urllib.parse import urljoin, urlparse
 
 import httpx
@@ -27,24 +28,43 @@ class BlockedAddress(InvalidFields):
     default_message = "That URL points to a private or reserved address"
 
 
-def check_public(url: str) -> None:
-    """Raise unless `url` is http(s) and every address its host resolves to is public."""
-    parsed = urlparse(url)
+def _parts(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL, or InvalidFields for anything malformed."""
+    if any(ord(ch) < 32 or ch == "\x7f" for ch in url):
+        raise InvalidFields("URLs may not contain control characters")
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        raise InvalidFields(f"Not a valid URL: {url[:100]}") from None
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
         raise InvalidFields(f"Only http(s) URLs can be fetched: {url[:100]}")
+    return parsed.scheme, parsed.hostname, port or (443 if parsed.scheme == "https" else 80)
+
+
+def resolve_public(url: str) -> str | None:
+    """The address to connect to for `url`, after checking that every address its host
+    resolves to is public; None when private fetches are allowed (tests' loopback fakes)."""
+    _, host, port = _parts(url)
     if getattr(settings, "STUDIO_ALLOW_PRIVATE_FETCH", False):
-        return
+        return None
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
         raise InvalidFields(f"Could not resolve the host of {url[:100]}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
         if not address.is_global or address.is_multicast:
             raise BlockedAddress(
-                f"{parsed.hostname} resolves to a private or reserved address; "
+                f"{host} resolves to a private or reserved address; "
                 "use a public URL or upload the file"
             )
+    return str(addresses[0])
+
+
+def check_public(url: str) -> None:
+    """Raise unless `url` is http(s) and every address its host resolves to is public."""
+    resolve_public(url)
 
 
 @functools.cache
@@ -73,17 +93,32 @@ def async_client(**kwargs: object) -> httpx.AsyncClient:
     )
 
 
-def fetch_bytes(url: str, *, max_bytes: int, user_supplied: bool = True) -> tuple[bytes, str]:
+def fetch_bytes(
+    url: str, *, max_bytes: int, user_supplied: bool = True, time_limit: float = 60.0
+) -> tuple[bytes, str]:
     """GET `url` and return (body, content type), refusing bodies over `max_bytes`.
 
-    Redirects are followed by hand so each hop gets the same address check.
+    For user-supplied URLs every hop (redirects are followed by hand) is resolved once,
+    checked, and connected to at exactly that address, so a DNS answer that changes between
+    the check and the connection (rebinding) cannot reach a private host. The whole fetch
+    must finish within `time_limit` seconds.
     """
+    started = time.monotonic()
     with client() as http:
         for _ in range(MAX_REDIRECTS + 1):
+            target, headers, extensions = url, {}, {}
             if user_supplied:
-                check_public(url)
+                pinned = resolve_public(url)
+                if pinned is not None:
+                    scheme, host, port = _parts(url)
+                    parsed = urlparse(url)
+                    literal = f"[{pinned}]" if ":" in pinned else pinned
+                    target = parsed._replace(netloc=f"{literal}:{port}").geturl()
+                    headers["Host"] = parsed.netloc.rsplit("@", 1)[-1]
+                    if scheme == "https":
+                        extensions["sni_hostname"] = host
             try:
-                with http.stream("GET", url) as response:
+                with http.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
@@ -101,10 +136,12 @@ def fetch_bytes(url: str, *, max_bytes: int, user_supplied: bool = True) -> tupl
                             raise PayloadTooLarge(
                                 f"The file at {url[:100]} is over {max_bytes} bytes"
                             )
+                        if time.monotonic() - started > time_limit:
+                            raise InvalidFields(f"Fetching {url[:100]} took too long")
                         chunks.append(chunk)
                     content_type = response.headers.get("content-type", "").split(";")[0]
                     return b"".join(chunks), content_type
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise InvalidFields(
                     f"Could not fetch {url[:100]}: {exc.__class__.__name__}"
                 ) from None

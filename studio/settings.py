@@ -301,6 +301,9 @@ LOGGING = {
 STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
 # Let user-supplied URLs reach private addresses (tests' loopback fakes; never in production).
 STUDIO_ALLOW_PRIVATE_FETCH = env_bool("STUDIO_ALLOW_PRIVATE_FETCH", False)
+# Let team admins point their own provider credentials at private addresses (a single-team
+# install whose admins are operators). Shared credentials may always.
+STUDIO_ALLOW_PRIVATE_UPSTREAMS = env_bool("STUDIO_ALLOW_PRIVATE_UPSTREAMS", TESTING)
 # Signed media links stay valid this long.
 STUDIO_MEDIA_URL_TTL = env_int("STUDIO_MEDIA_URL_TTL", 6 * 3600, minimum=60)
 STUDIO_MAX_INPUT_BYTES = env_int("STUDIO_MAX_INPUT_BYTES", 20 * 1024 * 1024, minimum=1024)

@@ -60,8 +60,14 @@ def clean_provider(provider: str) -> str:
     return provider
 
 
-def clean_base_url(base_url: str) -> str:
-    """An absolute http(s) URL without credentials, query or fragment; no trailing slash."""
+def clean_base_url(base_url: str, *, team: Team | None = None) -> str:
+    """An absolute http(s) URL without credentials, query or fragment; no trailing slash.
+
+    A team's own credential must point at a public address: team admins are not operators,
+    and Studio's workers would otherwise call (and download from) the operator's internal
+    network for them. Shared credentials, set by the operator, may point anywhere, and
+    STUDIO_ALLOW_PRIVATE_UPSTREAMS lifts the rule where team admins are trusted.
+    """
     url = (base_url or "").strip()
     try:
         parts = urlsplit(url)
@@ -78,6 +84,16 @@ def clean_base_url(base_url: str) -> str:
         raise InvalidFields("Base URL has an invalid port")
     if len(url) > 300:
         raise InvalidFields("Base URL is longer than 300 characters")
+    if team is not None and not settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS:
+        from studio.http import BlockedAddress, check_public
+
+        try:
+            check_public(url)
+        except BlockedAddress:
+            raise InvalidFields(
+                "Base URL points to a private address; only an operator can add such a "
+                "provider (as a shared credential)"
+            ) from None
     return url.rstrip("/")
 
 
@@ -137,7 +153,7 @@ def create_credential(
         team=team,
         provider=provider,
         label=label,
-        base_url=clean_base_url(base_url),
+        base_url=clean_base_url(base_url, team=team),
         submits_per_minute=_clean_limit("Submits per minute", submits_per_minute, maximum=100_000),
         polls_per_minute=_clean_limit("Polls per minute", polls_per_minute, maximum=1_000_000),
         max_concurrent_jobs=_clean_limit("Concurrent jobs", max_concurrent_jobs, maximum=100_000),
