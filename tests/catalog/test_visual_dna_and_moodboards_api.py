@@ -221,3 +221,17 @@ def test_another_teams_moodboard_is_invisible(api, team, other_team, charlie):
     assert api.get(f"/api/v1/moodboards/{theirs.pk}").status_code == 404
     names = [b["name"] for b in api.get("/api/v1/moodboards").json()["moodboards"]]
     assert "Theirs" not in names
+
+
+def test_lists_read_a_fixed_number_of_queries(api, team, django_assert_max_num_queries):
+    for i in range(4):
+        services.create_moodboard(
+            team, None, name=f"B{i}", uploads=[services.check_upload(png_bytes())]
+        )
+        services.create_visual_dna(
+            team, None, name=f"D{i}", dna_type="style",
+            uploads=[services.check_upload(png_bytes())],
+        )  # fmt: skip
+    for path in ("/api/v1/moodboards", "/api/v1/visual-dna"):
+        with django_assert_max_num_queries(10):
+            assert api.get(path).status_code == 200
