@@ -77,7 +77,10 @@ def test_outsiders_get_404_on_every_catalog_page_and_write(team, everything, cha
         reverse("catalog", args=[team.uuid]),
         reverse("catalog_product", args=[team.uuid, product.pk]),
         reverse("catalog_product_delete", args=[team.uuid, product.pk]),
+        reverse("catalog_product_retry", args=[team.uuid, product.pk]),
+        reverse("catalog_dna", args=[team.uuid]),
         reverse("catalog_dna_delete", args=[team.uuid, dna.pk]),
+        reverse("catalog_moodboards", args=[team.uuid]),
         reverse("catalog_moodboard_delete", args=[team.uuid, board.pk]),
     ]
     for url in writes:
@@ -383,3 +386,29 @@ def test_without_javascript_an_upload_redirects_back_with_a_message(team, alice_
     assert response.redirect_chain[-1][0] == reverse("catalog", args=[team.uuid])
     assert b"1 product(s) uploaded" in response.content
     assert Product.objects.count() == 1
+
+
+def test_every_team_url_of_the_catalog_is_in_the_access_tests_above():
+    from django.urls import URLPattern
+
+    from catalog.urls import urlpatterns
+
+    team_urls = {
+        p.name for p in urlpatterns if isinstance(p, URLPattern) and "team_uuid" in str(p.pattern)
+    }
+    covered_reads = {
+        "catalog",
+        "catalog_poll",
+        "catalog_product",
+        "catalog_dna",
+        "catalog_dna_detail",
+        "catalog_moodboards",
+        "catalog_moodboard_detail",
+    }
+    covered_writes = {
+        "catalog_product_delete",
+        "catalog_product_retry",
+        "catalog_dna_delete",
+        "catalog_moodboard_delete",
+    }
+    assert team_urls == covered_reads | covered_writes
