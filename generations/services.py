@@ -97,6 +97,11 @@ def start_generation(
         raise InvalidFields("The request body must be a JSON object")
     model = resolve_model(raw.get("model"), generation_type, team)
     validated = params.validate(generation_type, raw, model)
+    # Unknown (or another team's) products, DNAs, moodboards and presets: 404/400 now,
+    # before anything is charged.
+    from catalog.references import check_catalog_ids
+
+    check_catalog_ids(team, validated)
     fingerprint = _fingerprint(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:

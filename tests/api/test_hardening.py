@@ -194,3 +194,17 @@ def test_krev_reports_an_animated_image_as_a_video(bearer, funded_team, alice):
     video = run(start(funded_team, alice, "video_from_image", {"image_url": link, "duration": 4}))
     body = bearer.get(f"/api/v1/generations/{video.uuid}").json()["data"]
     assert body["kind"] == "video"
+
+
+def test_unknown_catalog_ids_are_refused_before_anything_is_charged(api, funded_team):
+    before = funded_team.total_credits
+    for body in (
+        {"prompt": "a cat", "visual_dna_ids": ["00000000-0000-0000-0000-000000000000"]},
+        {"prompt": "a cat", "moodboard_id": "00000000-0000-0000-0000-000000000000"},
+        {"prompt": "a cat", "visual_dna_ids": ["not-a-uuid"]},
+    ):
+        r = api.post("/api/v1/generate/image", body, content_type="application/json")
+        assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND", r.json()
+    funded_team.refresh_from_db()
+    assert funded_team.total_credits == before
+    assert not Generation.objects.exists()
