@@ -22,6 +22,13 @@ LIMITED = {
 }
 
 
+def generate(client):
+    """A real generation start: it counts against the per-user generation limit."""
+    return client.post(
+        "/api/v1/generate/image", {"prompt": "a cat"}, content_type="application/json"
+    )
+
+
 def assert_limited(response):
     assert response.status_code == 429
     assert response.json() == LIMITED
@@ -35,18 +42,18 @@ def test_the_eleventh_generation_request_of_a_user_is_limited_across_keys(team, 
         Client(headers={"Authorization": f"Bearer {keys[1]}"}),
     ]
     for i in range(10):
-        assert clients[i % 2].post("/api/v1/_test/generate").status_code == 200
-    assert_limited(clients[0].post("/api/v1/_test/generate"))
-    assert_limited(clients[1].post("/api/v1/_test/generate"))
+        assert generate(clients[i % 2]).status_code == 200
+    assert_limited(generate(clients[0]))
+    assert_limited(generate(clients[1]))
 
 
 def test_generation_limits_are_per_user(team, alice, bob):
     alice_client = Client(headers={"X-API-Key": create_api_key(team, alice, "a").full_key})
     bob_client = Client(headers={"X-API-Key": create_api_key(team, bob, "b").full_key})
     for _ in range(10):
-        alice_client.post("/api/v1/_test/generate")
-    assert_limited(alice_client.post("/api/v1/_test/generate"))
-    assert bob_client.post("/api/v1/_test/generate").status_code == 200
+        generate(alice_client)
+    assert_limited(generate(alice_client))
+    assert generate(bob_client).status_code == 200
 
 
 def test_reads_are_limited_per_ip(api, settings):
@@ -88,8 +95,8 @@ def test_a_team_override_applies_to_requests(team, alice, api):
     team.generation_rate_limit = 12
     team.save()
     for _ in range(12):
-        assert api.post("/api/v1/_test/generate").status_code == 200
-    assert_limited(api.post("/api/v1/_test/generate"))
+        assert generate(api).status_code == 200
+    assert_limited(generate(api))
 
 
 def test_the_window_resets_each_minute(db):

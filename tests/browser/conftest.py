@@ -19,7 +19,10 @@ def _chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running in this thread while it
+# is open, and later tests on the same xdist worker (asyncio.run in the dispatcher and the
+# adapter tests) must not inherit it.
+@pytest.fixture(scope="module")
 def browser():
     path = _chromium_path()
     if path is None:

@@ -269,7 +269,8 @@ def test_video_from_image_can_animate_one_of_the_teams_images(funded_team, alice
         {"type": "video_from_image", "source": str(asset.uuid), "duration": "4"},
     )
     video = Generation.objects.get(team=funded_team, type="video_from_image")
-    assert f"/m/{asset.uuid}/file/" in video.params["image_url"]
+    # Stored as a lasting reference to the team's asset (a signed link would expire).
+    assert video.params["image_url"] == f"studio-asset:{asset.uuid}/file"
     assert video.credits_charged == 320
 
 
