@@ -15,6 +15,7 @@ from catalog.references import resolve_references
 from generations import engine
 from generations.models import Generation, GenerationState
 from generations.services import start_generation
+from studio.errors import NotFound
 from tests.catalog.conftest import PRODUCT_RGB, png_bytes, product_photo
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +155,7 @@ def test_the_engine_appends_catalog_text_to_the_prompt_it_renders(funded_team, a
     assert "softbox" in generation.params["prompt"]
 
 
-def test_another_teams_visual_dna_fails_the_job_with_not_found_and_refunds_it(
+def test_another_teams_visual_dna_is_refused_before_anything_is_charged(
     funded_team, alice, other_team, charlie
 ):
     theirs = services.create_visual_dna(
@@ -165,14 +166,13 @@ def test_another_teams_visual_dna_fails_the_job_with_not_found_and_refunds_it(
         uploads=[services.check_upload(png_bytes())],
     )
     balance = funded_team.total_credits
-    generation = start_generation(
-        funded_team, alice, "image", {"prompt": "x", "visual_dna_ids": [str(theirs.pk)]}
-    ).generation
-    generation = run(generation)
-    assert generation.state == GenerationState.FAILED
-    assert "Visual DNA not found" in generation.error
+    with pytest.raises(NotFound, match="Visual DNA not found"):
+        start_generation(
+            funded_team, alice, "image", {"prompt": "x", "visual_dna_ids": [str(theirs.pk)]}
+        )
     funded_team.refresh_from_db()
     assert funded_team.total_credits == balance
+    assert not Generation.objects.filter(team=funded_team).exists()
 
 
 def test_global_visual_dnas_are_usable_by_every_team(funded_team, alice, tmp_path):
