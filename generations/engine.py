@@ -239,13 +239,19 @@ def submit(generation_id: int) -> None:
     try:
         inputs = fetch_inputs(generation, directory)
     except StudioError as exc:
-        fail(generation_id, Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code))
+        # Only a job nobody has claimed: a duplicate delivery must not fail a running job.
+        fail(
+            generation_id,
+            Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code),
+            from_states=[S.QUEUED],
+        )
         return
     except Exception as exc:
         log.exception("fetching the inputs of %s raised", generation.uuid)
         fail(
             generation_id,
             Failure(f"An input could not be read: {exc}", FailureCategory.INTERNAL, "INPUT_ERROR"),
+            from_states=[S.QUEUED],
         )
         return
     now = timezone.now()
@@ -554,12 +560,18 @@ def delete_assets(generation: Generation) -> int:
 
 
 def _finish_unsuccessfully(
-    generation_id: int, state: str, failure: Failure, note: str
+    generation_id: int,
+    state: str,
+    failure: Failure,
+    note: str,
+    from_states: list[str] | None = None,
 ) -> Generation | None:
     """Move an active generation to failed/cancelled and refund it, exactly once."""
     now = timezone.now()
     with transaction.atomic():
-        moved = Generation.objects.filter(pk=generation_id, state__in=ACTIVE_STATES).update(
+        moved = Generation.objects.filter(
+            pk=generation_id, state__in=from_states or ACTIVE_STATES
+        ).update(
             state=state,
             error=failure.message,
             failure=failure.as_dict(),
@@ -579,9 +591,13 @@ def _finish_unsuccessfully(
     return generation
 
 
-def fail(generation_id: int, failure: Failure) -> bool:
+def fail(generation_id: int, failure: Failure, *, from_states: list[str] | None = None) -> bool:
     generation = _finish_unsuccessfully(
-        generation_id, S.FAILED, failure, f"Refund: generation failed ({failure.category})"
+        generation_id,
+        S.FAILED,
+        failure,
+        f"Refund: generation failed ({failure.category})",
+        from_states,
     )
     if generation is not None:
         log.info("generation %s failed: %s", generation.uuid, failure.message)

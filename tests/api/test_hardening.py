@@ -208,3 +208,30 @@ def test_unknown_catalog_ids_are_refused_before_anything_is_charged(api, funded_
     funded_team.refresh_from_db()
     assert funded_team.total_credits == before
     assert not Generation.objects.exists()
+
+
+def test_a_duplicate_delivery_whose_input_fetch_fails_leaves_the_running_job_alone(
+    funded_team, alice, monkeypatch
+):
+    generation = start(funded_team, alice, "image", {"prompt": "a cat"})
+    # Another worker already claimed it; this (duplicate) delivery then fails to read inputs.
+    Generation.objects.filter(pk=generation.pk).update(state=S.SUBMITTING)
+
+    def broken(*args):
+        raise InvalidFields("the input server went away")
+
+    monkeypatch.setattr(engine, "fetch_inputs", broken)
+    Generation.objects.filter(pk=generation.pk).update(state=S.QUEUED)
+    generation.refresh_from_db()
+    # The claim races: the state flips to submitting between this worker's read and its fail.
+    original_fail = engine.fail
+
+    def fail_after_claim(generation_id, failure, **kwargs):
+        Generation.objects.filter(pk=generation_id).update(state=S.SUBMITTING)
+        return original_fail(generation_id, failure, **kwargs)
+
+    monkeypatch.setattr(engine, "fail", fail_after_claim)
+    engine.submit(generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == S.SUBMITTING
+    assert generation.credits_refunded == 0
