@@ -33,7 +33,6 @@ def configure(workdir: Path) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="_api_site",
         STUDIO_DEBUG="0",
-        STUDIO_TESTING="0",
         STUDIO_SECRET_KEY="bench-secret-key-" + "x" * 40,
         STUDIO_API_KEY_PEPPER="bench-pepper-" + "y" * 40,
         STUDIO_ALLOWED_HOSTS="127.0.0.1,testserver",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -20,12 +19,12 @@ from studio.env import env_bool, env_float, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
 
+# Every default here is the production one; debug runs relax a few (development secrets,
+# unhashed static files), and the test suite's own are in tests/settings.py.
 DEBUG = env_bool("STUDIO_DEBUG", False)
-# pytest sets this implicitly so `pytest` works without extra environment.
-TESTING = env_bool("STUDIO_TESTING", "pytest" in sys.modules)
 
 _DEV_SECRET = "studio-insecure-development-key-change-me-0123456789abcdef"  # noqa: S105
-SECRET_KEY = env_str("STUDIO_SECRET_KEY", _DEV_SECRET if (DEBUG or TESTING) else "")
+SECRET_KEY = env_str("STUDIO_SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "STUDIO_SECRET_KEY is required when STUDIO_DEBUG is off "
@@ -50,6 +49,8 @@ INSTALLED_APPS = [
     "django_q",
     # Installed so its docs page uses the vendored Swagger UI files, not a CDN.
     "ninja",
+    # The project's core app: navigation, run_studio, rate counters (studio/apps.py).
+    "studio",
     "studio.accounts",
     "studio.vault",
     "generations",
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: one log line per request, whatever answers it (redirects, errors included).
+    "studio.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outermost after security: every /api/ error is the JSON envelope (404, 405, CSRF…).
     "studio.api.middleware.ApiErrorEnvelopeMiddleware",
@@ -164,8 +167,8 @@ if REDIS_URL and env_bool("STUDIO_REDIS_BROKER", False):
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
-# Tests run tasks inline unless a test starts a real cluster.
-if env_bool("STUDIO_TASKS_SYNC", TESTING):
+# Run tasks inline in the calling process (the test suite; a debugging session).
+if env_bool("STUDIO_TASKS_SYNC", False):
     Q_CLUSTER["sync"] = True
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -179,8 +182,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("STUDIO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -201,22 +202,56 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STUDIO_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
-MEDIA_ROOT = Path(
-    env_str("STUDIO_MEDIA_ROOT", str(VAR_DIR / ("test-media" if TESTING else "media")))
-)
+MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Media lives on local disk (MEDIA_ROOT) or, with STUDIO_STORAGE=s3, in any S3-compatible store
+# (AWS, MinIO, R2, …) through django-storages; code reads and writes it only through Django's
+# storage API. Links stay Studio-signed and expiring either way; on S3 a valid link answers a
+# redirect to a presigned URL that lives STUDIO_S3_PRESIGNED_TTL seconds.
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local").strip().lower()
+if STUDIO_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f"STUDIO_STORAGE must be local or s3, got {STUDIO_STORAGE!r}")
+STUDIO_S3_BUCKET = env_str("STUDIO_S3_BUCKET", "")
+# Empty: AWS itself. Must be reachable by browsers too: presigned URLs point at it.
+STUDIO_S3_ENDPOINT_URL = env_str("STUDIO_S3_ENDPOINT_URL", "")
+STUDIO_S3_REGION = env_str("STUDIO_S3_REGION", env_str("AWS_DEFAULT_REGION", ""))
+# Empty keys: boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, a role).
+STUDIO_S3_ACCESS_KEY_ID = env_str("STUDIO_S3_ACCESS_KEY_ID", "")
+STUDIO_S3_SECRET_ACCESS_KEY = env_str("STUDIO_S3_SECRET_ACCESS_KEY", "")
+# "path" for stores without per-bucket host names (MinIO, a store on an IP address).
+STUDIO_S3_ADDRESSING_STYLE = env_str("STUDIO_S3_ADDRESSING_STYLE", "")
+STUDIO_S3_PREFIX = env_str("STUDIO_S3_PREFIX", "").strip("/")
+STUDIO_S3_PRESIGNED_TTL = env_int("STUDIO_S3_PRESIGNED_TTL", 300, minimum=10)
+# Work files of running jobs (inputs, renders, downloads on their way to storage): local disk
+# of the worker, removed when the step ends; never served.
+STUDIO_WORK_DIR = Path(env_str("STUDIO_WORK_DIR", str(MEDIA_ROOT / "work")))
+if STUDIO_STORAGE == "s3":
+    if not STUDIO_S3_BUCKET:
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs STUDIO_S3_BUCKET")
+    from studio.s3 import storage_entry
+
+    STORAGES["default"] = storage_entry(
+        STUDIO_S3_BUCKET,
+        endpoint_url=STUDIO_S3_ENDPOINT_URL,
+        region=STUDIO_S3_REGION,
+        access_key=STUDIO_S3_ACCESS_KEY_ID,
+        secret_key=STUDIO_S3_SECRET_ACCESS_KEY,
+        addressing_style=STUDIO_S3_ADDRESSING_STYLE,
+        prefix=STUDIO_S3_PREFIX,
+        presigned_ttl=STUDIO_S3_PRESIGNED_TTL,
+    )
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("STUDIO_MAX_REQUEST_BYTES", 30 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -230,6 +265,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env_bool("STUDIO_SSL_REDIRECT", _HTTPS and not DEBUG)
+# Load balancers probe over plain HTTP inside the network; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("STUDIO_HSTS_SECONDS", 31536000 if _HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
@@ -251,7 +288,7 @@ if not STUDIO_API_KEY_PREFIX.isalnum() or len(STUDIO_API_KEY_PREFIX) > 40:
 STUDIO_API_KEY_PEPPER = env_str(
     "STUDIO_API_KEY_PEPPER",
     hashlib.sha256(b"studio-dev-api-key-pepper:" + SECRET_KEY.encode()).hexdigest()
-    if (DEBUG or TESTING)
+    if DEBUG
     else "",
 )
 if len(STUDIO_API_KEY_PEPPER) < 32:
@@ -270,6 +307,9 @@ STUDIO_RATE_LIMITS = {
     "auth": env_int("STUDIO_RATE_AUTH", 20, minimum=1),
 }
 STUDIO_RATELIMIT_PREFIX = env_str("STUDIO_RATELIMIT_PREFIX", "rl")
+# Upstream providers count their per-minute limits over this window (seconds); the test suite
+# shrinks it to run a minute of budget in a second.
+STUDIO_UPSTREAM_RATE_WINDOW = env_float("STUDIO_UPSTREAM_RATE_WINDOW", 60.0, minimum=0.1)
 # Behind a proxy the client address is the last X-Forwarded-For entry (the proxy's own).
 STUDIO_BEHIND_PROXY = env_bool("STUDIO_BEHIND_PROXY", False)
 
@@ -277,43 +317,68 @@ STUDIO_BEHIND_PROXY = env_bool("STUDIO_BEHIND_PROXY", False)
 # Upstream secrets are encrypted with AES-256-GCM under these keys, newest first: a separate
 # secret from SECRET_KEY. Each is a urlsafe-base64 32-byte key
 # (python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())').
-# Debug and test runs without the variable use a key derived from SECRET_KEY; production with
-# no keys starts, but any use of the vault raises ImproperlyConfigured saying how to fix it.
+# Debug runs (and the test settings) without the variable use a key derived from SECRET_KEY;
+# production with no keys starts, but any use of the vault raises ImproperlyConfigured
+# saying how to fix it.
 STUDIO_VAULT_KEYS = env_list("STUDIO_VAULT_KEYS") or (
     [
         base64.urlsafe_b64encode(
             hashlib.sha256(b"studio-dev-vault-key:" + SECRET_KEY.encode()).digest()
         ).decode()
     ]
-    if (DEBUG or TESTING)
+    if DEBUG
     else []
 )
 
+# --- Logs and operations (studio/requestlog.py, studio/health.py, studio/metrics.py) ----------
+# `json`: one JSON object per line (time, level, logger, message and the record's ids: a
+# request's method, path, status, duration, request/team/user/key ids; a job step's
+# generation uuid), for a log shipper. `plain` is for people.
+STUDIO_LOG_FORMAT = env_str("STUDIO_LOG_FORMAT", "plain").strip().lower()
+if STUDIO_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(
+        f"STUDIO_LOG_FORMAT must be plain or json, got {STUDIO_LOG_FORMAT!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "studio.requestlog.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": STUDIO_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
     "loggers": {"django_q": {"level": env_str("STUDIO_CLUSTER_LOG_LEVEL", "WARNING")}},
 }
+# Bearer token Prometheus sends to read GET /metrics; unset, the page does not exist (404).
+STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN", "")
 # Anyone may create an account (invitation links always may); off by default in production.
 STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
 # Let user-supplied URLs reach private addresses (tests' loopback fakes; never in production).
 STUDIO_ALLOW_PRIVATE_FETCH = env_bool("STUDIO_ALLOW_PRIVATE_FETCH", False)
 # Let team admins point their own provider credentials at private addresses (a single-team
 # install whose admins are operators). Shared credentials may always.
-STUDIO_ALLOW_PRIVATE_UPSTREAMS = env_bool("STUDIO_ALLOW_PRIVATE_UPSTREAMS", TESTING)
+STUDIO_ALLOW_PRIVATE_UPSTREAMS = env_bool("STUDIO_ALLOW_PRIVATE_UPSTREAMS", False)
 # Signed media links stay valid this long.
 STUDIO_MEDIA_URL_TTL = env_int("STUDIO_MEDIA_URL_TTL", 6 * 3600, minimum=60)
-STUDIO_MAX_INPUT_BYTES = env_int("STUDIO_MAX_INPUT_BYTES", 20 * 1024 * 1024, minimum=1024)
+# One image policy (studio/images.py) for generation inputs and catalog uploads: bytes per
+# image, and pixels declared in its header (checked before anything is decoded).
+STUDIO_MAX_IMAGE_BYTES = env_int("STUDIO_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1024)
+STUDIO_MAX_IMAGE_PIXELS = env_int("STUDIO_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
 # Krev start endpoints wait this long for a result before answering 202 to be polled.
 STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minimum=0)
-# Catalog uploads (products, Visual DNA, moodboards): bytes and decoded pixels per image,
-# checked before any work; API product uploads are analysed within the request (offline
-# analysis takes well under a second) unless this is off, then they queue to be polled.
-STUDIO_CATALOG_MAX_UPLOAD_BYTES = env_int(
-    "STUDIO_CATALOG_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024
-)
-STUDIO_CATALOG_MAX_PIXELS = env_int("STUDIO_CATALOG_MAX_PIXELS", 40_000_000, minimum=10_000)
+# API product uploads are analysed within the request (offline analysis takes well under a
+# second) unless this is off, then they queue to be polled.
 STUDIO_CATALOG_INLINE_ANALYSIS = env_bool("STUDIO_CATALOG_INLINE_ANALYSIS", True)

@@ -2,12 +2,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from studio import health, metrics
 from studio.api.root import api
 
 admin.site.site_header = f"{settings.STUDIO_SITE_NAME} administration"
 admin.site.site_title = settings.STUDIO_SITE_NAME
 
 urlpatterns = [
+    # For load balancers and Prometheus: no session, no login (metrics takes a bearer token).
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("studio.accounts.urls")),

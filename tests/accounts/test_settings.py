@@ -77,7 +77,10 @@ def _manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[str
     clean.pop("REDIS_URL", None)
     clean.pop("PYTEST_XDIST_WORKER", None)
     clean.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests in this process
-    clean.update({"STUDIO_VAR_DIR": str(tmp_path), **env})
+    # Production settings, as an operator's `manage.py` loads them, not the suite's.
+    clean.update(
+        {"DJANGO_SETTINGS_MODULE": "studio.settings", "STUDIO_VAR_DIR": str(tmp_path), **env}
+    )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -90,7 +93,6 @@ def _manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[str
 
 PRODUCTION = {
     "STUDIO_DEBUG": "0",
-    "STUDIO_TESTING": "0",
     "STUDIO_SECRET_KEY": "k3y-" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ" * 2,
     "STUDIO_BASE_URL": "https://studio.example.com",
     "STUDIO_ALLOWED_HOSTS": "studio.example.com",
@@ -121,9 +123,51 @@ def test_debug_off_without_a_secret_key_refuses_to_start(tmp_path):
         ("STUDIO_DEBUG", "sometimes", "STUDIO_DEBUG must be a boolean"),
         ("STUDIO_CLUSTER_WORKERS", "many", "STUDIO_CLUSTER_WORKERS must be an integer"),
         ("DATABASE_URL", "nonsense://x", "DATABASE_URL is not a usable database URL"),
+        ("STUDIO_LOG_FORMAT", "xml", "STUDIO_LOG_FORMAT must be plain or json"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value, message):
     result = _manage(tmp_path, "check", **{**PRODUCTION, name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_production_settings_keep_their_safe_defaults_when_pytest_is_imported(tmp_path):
+    code = (
+        "import pytest; from django.conf import settings; "
+        "print(settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS, settings.Q_CLUSTER.get('sync', False), "
+        "settings.PASSWORD_HASHERS[0], settings.MEDIA_ROOT.name)"
+    )
+    result = _manage(tmp_path, "shell", "-c", code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "False",
+        "False",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "media",
+    ]
+
+
+def test_every_setting_the_code_reads_is_declared_in_studio_settings():
+    import re
+
+    from django.conf import global_settings
+
+    import studio.settings as declared
+
+    reads: dict[str, str] = {}
+    for folder in ("studio", "generations", "catalog"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            source = path.read_text()
+            assert "getattr(settings" not in source, f"{path}: declare the setting instead"
+            for name in re.findall(r"\bsettings\.([A-Z][A-Z0-9_]*)", source):
+                reads.setdefault(name, str(path.relative_to(ROOT)))
+    undeclared = {
+        name: where
+        for name, where in reads.items()
+        if not hasattr(declared, name) and not hasattr(global_settings, name)
+    }
+    assert not undeclared
+    # Production settings never guess whether a test imported them.
+    assert "sys.modules" not in (ROOT / "studio" / "settings.py").read_text()
