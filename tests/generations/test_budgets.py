@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -51,7 +52,7 @@ def upstream(settings, monkeypatch, workers):
     settings.STUDIO_ALLOW_PRIVATE_FETCH = True
     fake = UpstreamProcess(submits=10, polls=300, window=WINDOW)
     base.get_adapter("local")
-    monkeypatch.setitem(base._ADAPTERS, "kolbo", RateLimitedAdapter())
+    monkeypatch.setitem(base.ADAPTERS, "kolbo", RateLimitedAdapter())
     yield fake
     fake.stop()
 
@@ -129,6 +130,71 @@ def test_a_budget_grants_no_more_slots_than_its_rate(settings, db, alice):
     assert budgets.claim(credential.pk, "submit", 10, now=now) == 0
     later = now + timezone.timedelta(seconds=budgets.interval(6))
     assert budgets.claim(credential.pk, "submit", 10, now=later) == 1
+
+
+def test_a_call_that_came_back_late_moves_the_next_slots_back_by_its_delay(settings, db):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
+    credential = create_credential(
+        None, "kolbo", "c", "https://upstream.example", "sk-12345678", submits_per_minute=6
+    )
+    now = timezone.now()
+    step = timedelta(seconds=budgets.interval(6))
+    grant = budgets.take(credential.pk, "submit", now=now)
+    covered = timedelta(seconds=budgets.lag() + budgets.jitter_margin())
+    assert budgets.settle(grant, returned_at=now + covered) == 0  # on time: nothing moves
+    assert budgets.settle(grant, returned_at=now + covered + timedelta(seconds=2)) == (
+        pytest.approx(2)
+    )
+    assert budgets.claim(credential.pk, "submit", now=now + step) == 0
+    assert budgets.claim(credential.pk, "submit", now=now + step + timedelta(seconds=2)) == 1
+
+
+def _upstream_sees(settle: bool, seed: int) -> list[float]:
+    """Seconds between each call and the call `limit` later, as the upstream sees them.
+
+    Simulated time: callers ask for the next slot as soon as it is due, a little late; the
+    calls reach the upstream after a delay that is usually short and sometimes seconds long
+    (a descheduled worker), and return 10 ms later.
+    """
+    import heapq
+    import random
+
+    limit = 6
+    credential = create_credential(
+        None,
+        "kolbo",
+        f"c{seed}{settle}",
+        "https://upstream.example",
+        "sk-12345678",
+        submits_per_minute=limit,
+    )
+    rng = random.Random(seed)
+    start = timezone.now()
+    at = 0.0
+    arrivals: list[float] = []
+    returns: list[tuple[float, int, budgets.Grant]] = []
+    while len(arrivals) < 120:
+        while returns and returns[0][0] <= at:
+            returned, _, grant = heapq.heappop(returns)
+            if settle:
+                budgets.settle(grant, returned_at=start + timedelta(seconds=returned))
+        grant = budgets.take(credential.pk, "submit", now=start + timedelta(seconds=at))
+        if grant.count:
+            delay = rng.uniform(0, 0.3) if rng.random() < 0.8 else rng.uniform(0.5, 20)
+            arrivals.append(at + delay)
+            heapq.heappush(returns, (at + delay + 0.01, len(arrivals), grant))
+        next_slot = budgets.next_slot_at(credential.pk, "submit") - start
+        at = max(at + 0.01, next_slot.total_seconds()) + rng.uniform(0, 0.3)
+    arrivals.sort()
+    return [b - a for a, b in zip(arrivals, arrivals[limit:], strict=False)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_late_calls_never_put_more_than_the_limit_in_any_window(settings, db, seed):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
+    assert min(_upstream_sees(settle=True, seed=seed)) >= 60
+    # The margin alone is not enough: without settling, late calls crowd a window.
+    assert min(_upstream_sees(settle=False, seed=seed)) < 60
 
 
 def test_a_job_whose_credential_went_away_is_refunded_with_a_clear_error(
