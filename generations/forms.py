@@ -8,13 +8,12 @@ durations, voices), so the form never offers a value the model would reject.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 
-from generations import params, storage
+from generations import assets, params
 from generations.models import (
     AIModel,
     Asset,
@@ -25,7 +24,7 @@ from generations.models import (
     Voice,
 )
 from studio.accounts.models import Team
-from studio.errors import StudioError
+from studio.errors import MissingFields, StudioError, form_field
 
 SMART_SELECT = "auto"
 FIELD_ORDER = [
@@ -315,7 +314,7 @@ class StudioForm(forms.Form):
             chosen = next((a for a in self.sources if str(a.uuid) == data.get("source")), None)
             if chosen is not None:
                 # A signed link to our own file: the engine reads it from storage directly.
-                raw["image_url"] = storage.asset_urls(chosen)["url"]
+                raw["image_url"] = assets.asset_urls(chosen)["url"]
             elif data.get("image_url"):
                 raw["image_url"] = data["image_url"]
         return raw
@@ -336,24 +335,29 @@ class StudioForm(forms.Form):
     # --- errors from the service layer ------------------------------------------------------
 
     def add_service_error(self, exc: StudioError) -> None:
-        """Put a service error next to the field it names, else above the form."""
-        for name in self.fields:
-            if name == "type":
-                continue
-            canonical = {"source": "image_url"}.get(name, name)
-            if re.search(rf"\b{re.escape(canonical)}\b", exc.message):
-                target = (
-                    "image_url" if canonical == "image_url" and "image_url" in self.fields else name
-                )
-                self.add_error(target, _humane(exc.message))
-                return
-        self.add_error(None, _humane(exc.message))
+        """Put a service error next to the field it is about, else above the form."""
+        target = form_field(exc, self.fields, SERVICE_FIELDS)
+        self.add_error(target if target != "type" else None, service_error_text(exc))
 
 
-def _humane(message: str) -> str:
-    """Service messages name API fields; say it in the form's words."""
-    message = re.sub(r"^Missing required field: (\w+)$", r"This field is required (\1).", message)
-    return message.replace("aspect_ratio", "Aspect ratio").replace("image_url", "Image URL")
+# Request fields the form shows under another name (the catalog pickers take one id).
+SERVICE_FIELDS = {"product_ids": "product_id", "visual_dna_ids": "visual_dna_id"}
+# How the form says a request field whose name does not read as words.
+FIELD_WORDS = {"image_url": "Image URL"}
+
+
+def field_words(name: str) -> str:
+    """A request field in the form's words: "aspect_ratio" → "Aspect ratio"."""
+    return FIELD_WORDS.get(name) or name.replace("_", " ").capitalize()
+
+
+def service_error_text(exc: StudioError) -> str:
+    """A service error in the form's words, from what it knows (not from its message)."""
+    if isinstance(exc, MissingFields) and exc.fields:
+        return f"This field is required ({', '.join(map(field_words, exc.fields))})."
+    if exc.field and exc.reason:
+        return f"{field_words(exc.field)} {exc.reason}"
+    return exc.message
 
 
 class GalleryFilterForm(forms.Form):

@@ -2,7 +2,8 @@
 
 Input is a plain dict in Studio's canonical field names (the dialect layers rename their
 fields first). Output is a normalised dict that the pricing, the engine and the providers
-read. Every rejection names the field and uses the contract's error codes.
+read. Every rejection names the field (in its message, and as `field` for the dashboard's
+forms) and uses the contract's error codes.
 """
 
 from __future__ import annotations
@@ -27,17 +28,17 @@ def _text(raw: dict[str, Any], name: str, *, required: bool = False, max_len: in
     value = raw.get(name)
     if value is None or value == "":
         if required:
-            raise MissingFields(f"Missing required field: {name}")
+            raise MissingFields.of(name)
         return ""
     if not isinstance(value, str):
-        raise InvalidFields(f"{name} must be a string")
+        raise InvalidFields.about(name, "must be a string")
     if "\x00" in value:
-        raise InvalidFields(f"{name} may not contain NUL characters")
+        raise InvalidFields.about(name, "may not contain NUL characters")
     value = value.strip()
     if required and not value:
-        raise MissingFields(f"Missing required field: {name}")
+        raise MissingFields.of(name)
     if len(value) > max_len:
-        raise InvalidFields(f"{name} is too long ({len(value)} characters; at most {max_len})")
+        raise InvalidFields.about(name, f"is too long ({len(value)} characters; at most {max_len})")
     return value
 
 
@@ -51,7 +52,7 @@ def _bool(raw: dict[str, Any], name: str, default: bool) -> bool:
         return True
     if isinstance(value, str) and value.lower() in {"false", "0", "off", "no"}:
         return False
-    raise InvalidFields(f"{name} must be true or false")
+    raise InvalidFields.about(name, "must be true or false")
 
 
 def _int(raw: dict[str, Any], name: str, default: int | None, *, lo: int, hi: int) -> int | None:
@@ -59,15 +60,15 @@ def _int(raw: dict[str, Any], name: str, default: int | None, *, lo: int, hi: in
     if value is None or value == "":
         return default
     if isinstance(value, bool):
-        raise InvalidFields(f"{name} must be an integer")
+        raise InvalidFields.about(name, "must be an integer")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value)
     if not isinstance(value, int):
-        raise InvalidFields(f"{name} must be an integer")
+        raise InvalidFields.about(name, "must be an integer")
     if not lo <= value <= hi:
-        raise InvalidFields(f"{name} must be between {lo} and {hi}")
+        raise InvalidFields.about(name, f"must be between {lo} and {hi}")
     return value
 
 
@@ -76,7 +77,7 @@ def _choice(raw: dict[str, Any], name: str, default: str, allowed: list[str]) ->
     if value is None or value == "":
         return default
     if not isinstance(value, str) or value not in allowed:
-        raise InvalidFields(f"{name} must be one of: {', '.join(allowed)}")
+        raise InvalidFields.about(name, f"must be one of: {', '.join(allowed)}")
     return value
 
 
@@ -85,23 +86,23 @@ ASSET_REF = re.compile(r"^studio-asset:[0-9a-f-]{36}/(file|thumb)$")
 
 def _url(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidFields(f"{name} must be a URL")
+        raise InvalidFields.about(name, "must be a URL")
     value = value.strip()
     if value.startswith("data:image/"):
         return value
     if ASSET_REF.match(value):  # one of the team's own results, as stored by a re-run
         return value
     if len(value) > 4096:
-        raise InvalidFields(f"{name} is too long")
+        raise InvalidFields.about(name, "is too long")
     if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
-        raise InvalidFields(f"{name} may not contain control characters")
+        raise InvalidFields.about(name, "may not contain control characters")
     try:
         parsed = urlparse(value)
         parsed.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise InvalidFields(f"{name} is not a valid URL") from None
+        raise InvalidFields.about(name, "is not a valid URL") from None
     if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-        raise InvalidFields(f"{name} must be an http(s) URL or a data:image URL")
+        raise InvalidFields.about(name, "must be an http(s) URL or a data:image URL")
     return value
 
 
@@ -112,9 +113,9 @@ def _url_list(raw: dict[str, Any], name: str, *, max_items: int) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
-        raise InvalidFields(f"{name} must be a list of URLs")
+        raise InvalidFields.about(name, "must be a list of URLs")
     if len(value) > max_items:
-        raise InvalidFields(f"{name} takes at most {max_items} item(s)")
+        raise InvalidFields.about(name, f"takes at most {max_items} item(s)")
     return [_url(v, name) for v in value]
 
 
@@ -125,11 +126,11 @@ def _id_list(raw: dict[str, Any], name: str, *, max_items: int) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise InvalidFields(f"{name} must be a list of ids")
+        raise InvalidFields.about(name, "must be a list of ids")
     if any(isinstance(v, str) and ("\x00" in v or len(v) > 100) for v in value):
-        raise InvalidFields(f"{name} holds an id that is not valid")
+        raise InvalidFields.about(name, "holds an id that is not valid")
     if len(value) > max_items:
-        raise InvalidFields(f"{name} takes at most {max_items} item(s)")
+        raise InvalidFields.about(name, f"takes at most {max_items} item(s)")
     return [str(v) for v in value]
 
 
@@ -176,14 +177,14 @@ def _duration(raw: dict[str, Any], model: AIModel, default: int) -> int:
     value = _int(raw, "duration", default, lo=lo, hi=hi)
     assert value is not None
     if allowed and value not in allowed:
-        raise InvalidFields(f"duration must be one of: {', '.join(map(str, allowed))}")
+        raise InvalidFields.about("duration", f"must be one of: {', '.join(map(str, allowed))}")
     return value
 
 
 def _video(raw: dict[str, Any], model: AIModel, *, from_image: bool) -> dict[str, Any]:
     image_url = raw.get("image_url")
     if from_image and not image_url:
-        raise MissingFields("Missing required field: image_url")
+        raise MissingFields.of("image_url")
     return {
         "prompt": _text(raw, "prompt", required=not from_image, max_len=MAX_PROMPT_CHARS),
         "aspect_ratio": _aspect(raw, model, "16:9"),
@@ -206,7 +207,7 @@ def _music(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     gender = raw.get("vocal_gender")
     if gender not in (None, ""):
         if not isinstance(gender, str) or gender.lower() not in VOCAL_GENDERS:
-            raise InvalidFields("vocal_gender must be one of: m, f, male, female")
+            raise InvalidFields.about("vocal_gender", "must be one of: m, f, male, female")
         gender = VOCAL_GENDERS[gender.lower()]
     default = int((model.params or {}).get("default_duration", 30))
     return {
@@ -230,14 +231,15 @@ def _speech(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     if voice_id in (None, ""):
         voice = voices.filter(language_code__iexact=language).first() or voices.first()
         if voice is None:
-            raise InvalidFields("This model has no voices; pick another model")
+            raise InvalidFields("This model has no voices; pick another model", field="model")
     else:
         if not isinstance(voice_id, str):
-            raise InvalidFields("voice must be a string")
+            raise InvalidFields.about("voice", "must be a string")
         voice = voices.filter(voice_id=voice_id).first()
         if voice is None:
             raise InvalidFields(
-                f"Unknown voice {voice_id!r} for this model; list voices with GET /api/v1/voices"
+                f"Unknown voice {voice_id!r} for this model; list voices with GET /api/v1/voices",
+                field="voice",
             )
     return {"text": text, "voice": voice.voice_id, "language": voice.language_code}
 
@@ -267,7 +269,7 @@ def validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[
         return _speech(raw, model)
     if generation_type == GenerationType.SOUND:
         return _sound(raw, model)
-    raise InvalidFields(f"Unknown generation type {generation_type!r}")
+    raise InvalidFields(f"Unknown generation type {generation_type!r}", field="type")
 
 
 def prompt_of(generation_type: str, params: dict[str, Any]) -> str:

@@ -6,17 +6,37 @@ errors into form errors or messages, so a rule is enforced once, in the service.
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping, Sequence
+from typing import Self
+
 
 class StudioError(Exception):
     code = "GENERATION_ERROR"
     status = 500
     default_message = "Something went wrong"
+    # The request field the error is about, when there is one: forms put the message there.
+    field: str | None = None
+    # What is wrong with `field`, without its name ("must be between 1 and 10"), when the
+    # message is the field's API name then this: a form says it with its own words.
+    reason: str | None = None
 
-    def __init__(self, message: str | None = None, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, status: int | None = None, field: str | None = None
+    ) -> None:
         self.message = message or self.default_message
         if status is not None:
             self.status = status
+        if field is not None:
+            self.field = field
         super().__init__(self.message)
+
+    @classmethod
+    def about(cls, field: str, reason: str) -> Self:
+        """`field` `reason` as the message ("duration must be between 1 and 10"), and both
+        kept apart for the dashboard."""
+        error = cls(f"{field} {reason}", field=field)
+        error.reason = reason
+        return error
 
 
 class InvalidApiKey(StudioError):
@@ -29,6 +49,26 @@ class Forbidden(StudioError):
 
 class MissingFields(StudioError):
     code, status, default_message = "MISSING_FIELDS", 400, "Required fields are missing"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        field: str | None = None,
+        fields: Sequence[str] = (),
+    ) -> None:
+        # The missing fields when the message only lists them (`of`), so a form can say it in
+        # its own words; a message that says more ("images (1-4 files)") sets `field` alone.
+        self.fields = tuple(fields)
+        super().__init__(message, status=status, field=field or next(iter(self.fields), None))
+
+    @classmethod
+    def of(cls, *names: str) -> MissingFields:
+        """The API's "Missing required field: prompt" ("fields: a, b" for several), knowing
+        the names."""
+        plural = "s" if len(names) > 1 else ""
+        return cls(f"Missing required field{plural}: {', '.join(names)}", fields=names)
 
 
 class InvalidFields(StudioError):
@@ -67,6 +107,23 @@ class PayloadTooLarge(StudioError):
     code, status, default_message = "PAYLOAD_TOO_LARGE", 413, "Upload is too large"
 
 
+class StorageFull(StudioError):
+    """The team's plan has no room for more media (the UI offers deleting or a larger plan).
+
+    Not raised itself: a new job refused for a full store is `NoStorageLeft` (403), an upload
+    that does not fit is `UploadDoesNotFit` (413)."""
+
+    default_message = "Your team's storage is full; delete old media or move to a larger plan"
+
+
+class NoStorageLeft(StorageFull, Forbidden):
+    pass
+
+
+class UploadDoesNotFit(StorageFull, PayloadTooLarge):
+    pass
+
+
 class RateLimited(StudioError):
     code, status, default_message = (
         "RATE_LIMITED",
@@ -85,3 +142,14 @@ class GenerationError(StudioError):
         500,
         "The generation could not be started",
     )
+
+
+def form_field(
+    exc: StudioError, fields: Container[str], renamed: Mapping[str, str] | None = None
+) -> str | None:
+    """The field of a form (`fields`) that `exc` is about, under the form's name for it
+    (`renamed`: request name → form name); None puts the error above the form."""
+    if exc.field is None:
+        return None
+    name = (renamed or {}).get(exc.field, exc.field)
+    return name if name in fields else None
