@@ -45,7 +45,7 @@ def main() -> None:
             return Pending({"due": time.time() + POLL_EVERY}, progress=10, poll_after=POLL_EVERY)
 
     base.get_adapter("local")
-    base._ADAPTERS["benchpoll"] = SteadyAdapter()
+    base.ADAPTERS["benchpoll"] = SteadyAdapter()
     model = AIModel.objects.create(
         identifier="bench/poll",
         name="Bench",

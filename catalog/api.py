@@ -18,12 +18,12 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from catalog import presenters, services
-from catalog.images import max_upload_bytes
 from catalog.models import Moodboard, Product, ProductSource, VisualDNA
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevListResponse, KrevResponse, errors, kolbo, krev, krev_list
 from studio.errors import InvalidFields, MissingFields, NotFound, PayloadTooLarge
+from studio.images import max_bytes
 
 router = Router(tags=["Catalog"])
 
@@ -36,7 +36,7 @@ def _flag(value: Any, name: str) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise InvalidFields(f"{name} must be true or false")
+    raise InvalidFields.about(name, "must be true or false")
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -55,11 +55,11 @@ def _read_form(request: HttpRequest, *, files: int) -> None:
     A body longer than `files` uploads at the size limit (plus room for the other fields)
     is refused from its Content-Length, before Django spools it to disk."""
     declared = request.META.get("CONTENT_LENGTH") or ""
-    bound = files * max_upload_bytes() + 256 * 1024
+    bound = files * max_bytes() + 256 * 1024
     if declared.isdigit() and int(declared) > bound:
         raise PayloadTooLarge(
             f"The request is {int(declared):,} bytes; uploads are limited to "
-            f"{max_upload_bytes():,} bytes per image"
+            f"{max_bytes():,} bytes per image"
         )
     try:
         request.POST  # noqa: B018 - parsing is the point
@@ -165,7 +165,7 @@ def upload_product(request: HttpRequest) -> dict[str, Any]:
             if request.POST.get("image_url"):
                 fields: dict[str, Any] = request.POST.dict()
             else:
-                raise MissingFields("Missing required field: file (or image_url)")
+                raise MissingFields("Missing required field: file (or image_url)", field="file")
         else:
             fields = request.POST.dict()
             upload = services.check_upload_file(file, "file")
@@ -174,12 +174,12 @@ def upload_product(request: HttpRequest) -> dict[str, Any]:
         file = None
     if file is None:
         if not fields.get("image_url"):
-            raise MissingFields("Missing required field: image_url")
+            raise MissingFields.of("image_url")
         data, filename = services.read_image_url(fields["image_url"], key.team)
         upload = services.check_upload(data, "The image at image_url", filename)
     name = fields.get("name") or ""
     if not isinstance(name, str):
-        raise InvalidFields("name must be a string")
+        raise InvalidFields.about("name", "must be a string")
     product = services.create_product(
         key.team,
         key.user,
@@ -290,10 +290,12 @@ def create_visual_dna(request: HttpRequest) -> dict[str, Any]:
     _read_form(request, files=services.MAX_DNA_IMAGES)
     files = [*request.FILES.getlist("images"), *request.FILES.getlist("images[]")]
     if len(files) > services.MAX_DNA_IMAGES:
-        raise InvalidFields(f"images takes 1-{services.MAX_DNA_IMAGES} files (got {len(files)})")
+        raise InvalidFields.about(
+            "images", f"takes 1-{services.MAX_DNA_IMAGES} files (got {len(files)})"
+        )
     name = _first(request, "name")
     dna_type = _first(request, "dna_type", "dnaType", "type")
-    services._name(name)  # report a missing name before reading any image
+    services.checked_name(name)  # report a missing name before reading any image
     uploads = [services.check_upload_file(f, f"images[{i}]") for i, f in enumerate(files)]
     dna = services.create_visual_dna(
         key.team,

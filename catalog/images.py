@@ -1,8 +1,7 @@
-"""Pixels: checking uploads before any work, cutting products out, naming their colours.
+"""Pixels: cutting products out, naming their colours.
 
-`inspect_upload` runs first and decides from the bytes alone (never the file name): the
-real type, the size, the pixel count read from the header before anything is decoded
-(decompression bombs stop there), then a full decode that catches truncated files.
+Uploads are checked first by the one image policy (studio/images.py: size, real type,
+pixel count before decoding, a full decode).
 
 `cut_out` is the offline background removal: OpenCV GrabCut seeded from the photo's border
 colour (product shots sit on a plain backdrop), cleaned up to the main object, with a
@@ -13,18 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.conf import settings
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from studio.errors import InvalidFields, PayloadTooLarge
-
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 # Largest side of a stored cut-out; product references never need more.
 CUTOUT_MAX_SIDE = 1024
 # GrabCut works on a small copy; the mask is scaled back up.
@@ -39,70 +31,6 @@ def _cv() -> Any:
     import cv2
 
     return cv2
-
-
-def max_upload_bytes() -> int:
-    return int(getattr(settings, "STUDIO_CATALOG_MAX_UPLOAD_BYTES", 15 * 1024 * 1024))
-
-
-def max_pixels() -> int:
-    return int(getattr(settings, "STUDIO_CATALOG_MAX_PIXELS", 40_000_000))
-
-
-@dataclass(frozen=True)
-class Inspected:
-    format: str
-    mime_type: str
-    extension: str
-    width: int
-    height: int
-
-
-def check_size(size: int, what: str = "The image") -> None:
-    limit = max_upload_bytes()
-    if size > limit:
-        raise PayloadTooLarge(
-            f"{what} is {size:,} bytes; uploads are limited to {limit:,} bytes "
-            f"({limit // (1024 * 1024)} MB)"
-        )
-
-
-def inspect_upload(data: bytes, what: str = "The image") -> Inspected:
-    """Check an upload from its bytes; raise a 400/413 StudioError naming what is wrong."""
-    check_size(len(data), what)
-    if not data:
-        raise InvalidFields(f"{what} is empty")
-    limit = max_pixels()
-    # Two guards, neither decoding anything: Pillow's own (Image.open refuses an image
-    # declaring over twice MAX_IMAGE_PIXELS: a decompression bomb), then ours, stricter,
-    # from the size in the header. Neither touches process-wide state, so concurrent
-    # uploads in threads cannot disturb each other.
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format or ""
-            if fmt not in FORMATS:
-                raise InvalidFields(
-                    f"{what} is a {fmt or 'unknown'} file; upload a JPG, PNG or WebP image"
-                )
-            width, height = image.size
-            if width * height > limit:
-                raise PayloadTooLarge(
-                    f"{what} declares {width}×{height} = {width * height:,} pixels; at most "  # noqa: RUF001
-                    f"{limit:,} pixels are allowed (refused before decoding)"
-                )
-            image.load()  # decodes everything: truncated or corrupt data fails here
-    except Image.DecompressionBombError as exc:
-        declared = re.search(r"\((\d+) pixels\)", str(exc))
-        size = f"{int(declared[1]):,} pixels" if declared else "too many pixels"
-        raise PayloadTooLarge(
-            f"{what} declares {size}; at most {limit:,} pixels are allowed "
-            "(refused before decoding: a possible decompression bomb)"
-        ) from None
-    except UnidentifiedImageError:
-        raise InvalidFields(f"{what} is not an image; upload a JPG, PNG or WebP file") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidFields(f"{what} is damaged or truncated and cannot be read ({exc})") from None
-    return Inspected(fmt, FORMATS[fmt], EXTENSIONS[fmt], width, height)
 
 
 def open_rgba(data: bytes, max_side: int | None = None) -> Image.Image:

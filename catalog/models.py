@@ -2,7 +2,7 @@
 
 Every stored picture is a `CatalogImage`: one file in Studio's storage, counted against its
 team's storage (global DNAs and preset moodboards have no team and count against nobody),
-served through signed, expiring links (catalog/storage.py). Objects refer to their images;
+served through signed, expiring links (studio/media.py). Objects refer to their images;
 services delete the files with the objects and give the bytes back to the team.
 """
 

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from catalog import services
-from catalog.models import Moodboard, Product, VisualDNA
-from catalog.storage import signed_url
+from catalog.models import CatalogImage, Moodboard, Product, VisualDNA
+from studio import media
+
+
+def image_path(image: CatalogImage, *, ttl: int | None = None) -> str:
+    """A relative signed link to a catalog image (`/c/<uuid>/<name>?e=…&s=…`): pages."""
+    name = Path(image.file.name or "image").name
+    return media.signed_path(media.CATALOG_LINKS, str(image.uuid), name, ttl=ttl)
+
+
+def signed_url(image: CatalogImage | None, *, ttl: int | None = None) -> str | None:
+    """An absolute signed link to a catalog image (API answers); None for no image."""
+    if image is None:
+        return None
+    name = Path(image.file.name or "image").name
+    return media.signed_url(media.CATALOG_LINKS, str(image.uuid), name, ttl=ttl)
 
 
 def iso(value: datetime) -> str:

@@ -1,9 +1,10 @@
 """What a generation takes from the catalog: reference images and prompt text.
 
-The engine calls `resolve_references` once, in `fetch_inputs`, while it gathers a job's
-inputs. Products contribute their transparent cut-out (the offline engine composites it
-into the scene; upstream adapters pass it as a reference image), each Visual DNA its first
-image and its system prompt, a moodboard one image and its style guide, a style preset its
+Generations calls `resolve_references` (through `CatalogReferences`, registered as its
+reference resolver in CatalogConfig.ready) once, while it gathers a job's inputs. Products
+contribute their transparent cut-out (the offline engine composites it into the scene;
+upstream adapters pass it as a reference image), each Visual DNA its first image and its
+system prompt, a moodboard one image and its style guide, a style preset its
 prompt text. Ids are checked against the generation's team again here: an id that is not
 the team's (or global) fails the job with NOT_FOUND, and the job is refunded.
 """
@@ -23,7 +24,7 @@ from studio.errors import InvalidFields, NotFound
 MAX_CATALOG_REFERENCES = 6
 
 
-def _ordered(queryset: Any, ids: list[str], what: str) -> list[Any]:
+def _ordered(queryset: Any, ids: list[str], what: str, field: str) -> list[Any]:
     """The objects with `ids`, in that order; NotFound names the first id that is unknown
     (or malformed, or another team's: the same answer, so nothing leaks)."""
     wanted: list[UUID] = []
@@ -31,30 +32,39 @@ def _ordered(queryset: Any, ids: list[str], what: str) -> list[Any]:
         try:
             wanted.append(UUID(str(value)))
         except ValueError:
-            raise NotFound(f"{what} not found: {value}") from None
+            raise NotFound(f"{what} not found: {value}", field=field) from None
     found = {obj.pk: obj for obj in queryset.filter(pk__in=wanted)}
     for value, key in zip(ids, wanted, strict=True):
         if key not in found:
-            raise NotFound(f"{what} not found: {value}")
+            raise NotFound(f"{what} not found: {value}", field=field)
     return [found[key] for key in wanted]
 
 
 def team_products(team: Any, ids: list[str]) -> list[Product]:
     """The team's products with these ids, in order; NotFound names the first missing one."""
     return _ordered(
-        Product.objects.filter(team=team).select_related("original", "cutout"), ids, "Product"
+        Product.objects.filter(team=team).select_related("original", "cutout"),
+        ids,
+        "Product",
+        "product_ids",
     )
 
 
 def team_visual_dnas(team: Any, ids: list[str]) -> list[VisualDNA]:
     return _ordered(
-        VisualDNA.objects.filter(Q(team=team) | Q(team__isnull=True)), ids, "Visual DNA"
+        VisualDNA.objects.filter(Q(team=team) | Q(team__isnull=True)),
+        ids,
+        "Visual DNA",
+        "visual_dna_ids",
     )
 
 
 def team_moodboard(team: Any, moodboard_id: str) -> Moodboard:
     return _ordered(
-        Moodboard.objects.filter(Q(team=team) | Q(team__isnull=True)), [moodboard_id], "Moodboard"
+        Moodboard.objects.filter(Q(team=team) | Q(team__isnull=True)),
+        [moodboard_id],
+        "Moodboard",
+        "moodboard_id",
     )[0]
 
 
@@ -62,7 +72,9 @@ def style_preset(preset_id: str) -> StylePreset:
     preset = StylePreset.objects.filter(slug=preset_id).first()
     if preset is None:
         known = ", ".join(StylePreset.objects.values_list("slug", flat=True))
-        raise InvalidFields(f"Unknown preset_id {preset_id!r}; use one of: {known}")
+        raise InvalidFields(
+            f"Unknown preset_id {preset_id!r}; use one of: {known}", field="preset_id"
+        )
     return preset
 
 
@@ -119,39 +131,26 @@ def resolve_references(
         suffix = Path(image.file.name or "").suffix
         inputs[name] = _copy(image, directory / f"input-{name}{suffix}")
     style = " ".join(t.strip() for t in texts if t.strip())
-    if (
-        generation.type == "video"
-        and generation.provider == "local"
-        and not params.get("image_url")
-        and params.get("product_ids")
-    ):
-        # The offline engine's text-to-video has no references; it animates a source image.
-        # Give it a still of the products in their scene, so a product-led video shows them.
-        inputs["image_url"] = _offline_plate(params, style, list(inputs.values()), directory)
     return inputs, style
 
 
-def _offline_plate(
-    params: dict[str, Any], style: str, references: list[Path], directory: Path
-) -> Path:
-    from PIL import Image
+class CatalogReferences:
+    """The catalog as generations' reference resolver (generations/extensions.py)."""
 
-    from generations.providers.local.image import effective_seed, image_size, render_image
+    def check(self, team: Any, validated: dict[str, Any]) -> None:
+        check_catalog_ids(team, validated)
 
-    prompt = f"{params.get('prompt') or ''} {style}".strip()
-    width, height = image_size(params.get("aspect_ratio") or "16:9")
-    pictures = []
-    for path in references:
-        with Image.open(path) as picture:
-            pictures.append(picture.convert("RGBA"))
-    plate = render_image(
-        prompt,
-        width,
-        height,
-        seed=effective_seed(prompt, params.get("seed")),
-        references=pictures,
-        caption=False,
-    )
-    target = directory / "input-image_url-plate.png"
-    plate.save(target, "PNG")
-    return target
+    def resolve(
+        self, generation: Any, directory: Path, first_index: int
+    ) -> tuple[dict[str, Path], str]:
+        return resolve_references(generation, directory, first_index)
+
+    def add_pickers(self, form: Any, team: Any, generation_type: str) -> None:
+        from catalog.forms import add_catalog_pickers
+
+        add_catalog_pickers(form, team, generation_type)
+
+    def picked(self, form: Any) -> dict[str, Any]:
+        from catalog.forms import catalog_request
+
+        return catalog_request(form)

@@ -8,7 +8,6 @@ the last megabytes cannot both win.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
@@ -20,12 +19,10 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Greatest
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog import images as pixels
-from catalog import storage as links
 from catalog.models import (
     AnalysisStatus,
     CatalogImage,
@@ -35,8 +32,12 @@ from catalog.models import (
     ProductSource,
     VisualDNA,
 )
+from studio import images as policy
+from studio import inputs
+from studio.accounts import storage_quota
 from studio.accounts.models import Team, User
-from studio.errors import Forbidden, InvalidFields, MissingFields, PayloadTooLarge
+from studio.errors import Forbidden, InvalidFields, MissingFields
+from studio.media import OwnLink
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +50,22 @@ MAX_METADATA_CHARS = 20_000
 
 @dataclass(frozen=True)
 class Upload:
-    """Bytes that passed `inspect_upload`, ready to store."""
+    """Bytes that passed the image policy (studio/images.py), ready to store."""
 
     data: bytes
-    info: pixels.Inspected
+    info: policy.Inspected
     filename: str = ""
 
 
 def check_upload(data: bytes, what: str = "The image", filename: str = "") -> Upload:
-    return Upload(data, pixels.inspect_upload(data, what), filename)
+    return Upload(data, policy.inspect(data, what), filename)
 
 
 def check_upload_file(file: Any, what: str | None = None) -> Upload:
     """Check an uploaded file: its size before reading it, then its content."""
     name = str(getattr(file, "name", "") or "")
     label = what or (name[:80] if name else "The file")
-    pixels.check_size(int(file.size or 0), label)
+    policy.check_size(int(file.size or 0), label)
     return check_upload(file.read(), label, name)
 
 
@@ -72,59 +73,21 @@ def check_upload_file(file: Any, what: str | None = None) -> Upload:
 
 
 def read_image_url(url: Any, team: Team, what: str = "image_url") -> tuple[bytes, str]:
-    """The bytes behind an `image_url`: a base64 data URL, a catalog link of this team, or
-    a public http(s) URL fetched through the outbound wrapper (private addresses blocked,
-    the size capped while downloading). Returns (bytes, a file name hint)."""
-    from studio.http import fetch_bytes
+    """The bytes behind an `image_url` (a data URL, a Studio link of this team, or a public
+    URL: studio/inputs.py) and a file name hint."""
+    return inputs.read_image_url(url, team, what)
 
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidFields(f"{what} must be a URL or a base64 data URL")
-    url = url.strip()
-    limit = pixels.max_upload_bytes()
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if ";base64" not in header:
-            raise InvalidFields(f"{what}: data URLs must be base64-encoded")
-        if len(payload) * 3 // 4 > limit + 3:  # refuse before decoding
-            pixels.check_size(len(payload) * 3 // 4, f"The image in {what}")
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except ValueError:
-            raise InvalidFields(f"{what} is not valid base64") from None
-        return data, ""
-    own = links.parse_own_link(url)
-    if own is not None:
-        image = CatalogImage.objects.filter(uuid=own).first()
-        if image is None or (image.team_id is not None and image.team_id != team.pk):
-            raise InvalidFields(f"{what}: that link does not belong to this team")
-        with image.file.open("rb") as handle:
-            return handle.read(), PurePath(image.file.name or "").name
-    data, _ = fetch_bytes(url, max_bytes=limit, user_supplied=True)
-    return data, PurePath(url.split("?")[0]).name
+
+def read_own_link(link: OwnLink, team: Any, what: str) -> tuple[bytes, str]:
+    """A catalog link's image, for the team that owns it (or anyone: a global image)."""
+    image = CatalogImage.objects.filter(uuid=link.uuid).first()
+    if image is None or (image.team_id is not None and image.team_id != team.pk):
+        raise InvalidFields(f"{what}: that link does not belong to this team")
+    with image.file.open("rb") as handle:
+        return handle.read(), PurePath(image.file.name or "").name
 
 
 # --- storage ----------------------------------------------------------------------------------
-
-
-def charge_storage(team: Team, size: int) -> None:
-    """Count `size` bytes against the team's plan, or refuse (413) if they do not fit."""
-    limit = team.plan.storage_limit_bytes
-    charged = Team.objects.filter(pk=team.pk, storage_used_bytes__lte=limit - size).update(
-        storage_used_bytes=F("storage_used_bytes") + size
-    )
-    if charged != 1:
-        raise PayloadTooLarge(
-            "Your team's storage is full: this upload does not fit in the plan's "
-            f"{limit // (1024 * 1024):,} MB; delete something or move to a larger plan"
-        )
-
-
-def release_storage(team_id: int | None, size: int) -> None:
-    if team_id is None or size <= 0:
-        return
-    Team.objects.filter(pk=team_id).update(
-        storage_used_bytes=Greatest(F("storage_used_bytes") - size, Value(0))
-    )
 
 
 class _Files:
@@ -155,6 +118,13 @@ class _Files:
             image.file.delete(save=False)
 
 
+def _forget(image: CatalogImage) -> None:
+    """Delete the image's row and give its bytes back, if no one else did first."""
+    storage_quota.release_deleted(
+        CatalogImage.objects.filter(pk=image.pk), image.team_id, image.size_bytes
+    )
+
+
 def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) -> CatalogImage:
     info = upload.info
     return files.store(
@@ -163,13 +133,13 @@ def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) ->
 
 
 def delete_images(images: Iterable[CatalogImage]) -> None:
-    """Delete rows, give the bytes back to their teams, and remove the files once the
-    transaction commits (a rollback must not leave rows pointing at deleted files)."""
+    """Delete rows, give the bytes back to their teams (once: only for the rows this call
+    deleted), and remove the files once the transaction commits (a rollback must not leave
+    rows pointing at deleted files)."""
     names = []
     for image in images:
         names.append(image.file.name)
-        release_storage(image.team_id, image.size_bytes)
-        image.delete()
+        _forget(image)
 
     def remove_files() -> None:
         from django.core.files.storage import default_storage
@@ -198,11 +168,11 @@ def create_product(
     (`enqueue`) or is run by the caller (`analyse_product`)."""
     name = (name or "").strip()
     if len(name) > MAX_PRODUCT_NAME:
-        raise InvalidFields(f"name is at most {MAX_PRODUCT_NAME} characters")
+        raise InvalidFields.about("name", f"is at most {MAX_PRODUCT_NAME} characters")
     files = _Files()
     try:
         with transaction.atomic():
-            charge_storage(team, len(upload.data))
+            storage_quota.charge(team, len(upload.data))
             original = store_upload(files, team, upload, "original")
             product = Product.objects.create(
                 team=team,
@@ -227,7 +197,7 @@ def analyse_inline() -> bool:
     under a second) rather than on the cluster, to be polled."""
     from django.conf import settings
 
-    return bool(getattr(settings, "STUDIO_CATALOG_INLINE_ANALYSIS", True))
+    return bool(settings.STUDIO_CATALOG_INLINE_ANALYSIS)
 
 
 def enqueue_analysis(product: Product) -> None:
@@ -255,7 +225,7 @@ def analyse_product(product_id: Any) -> Product | None:
             cutout, share = pixels.cut_out(photo)
             data = pixels.png_bytes(cutout)
             with transaction.atomic():
-                charge_storage(product.team, len(data))
+                storage_quota.charge(product.team, len(data))
                 cutout_image = files.store(
                     product.team, data, "cutout", "png", "image/png", cutout.size
                 )
@@ -282,14 +252,12 @@ def analyse_product(product_id: Any) -> Product | None:
         if done != 1:  # deleted meanwhile
             files.discard()
             for image in files.written:
-                release_storage(image.team_id, image.size_bytes)
-                CatalogImage.objects.filter(pk=image.pk).delete()
+                _forget(image)
     except Exception as exc:
         log.exception("analysis of product %s failed", product_id)
         files.discard()
         for image in files.written:
-            release_storage(image.team_id, image.size_bytes)
-            CatalogImage.objects.filter(pk=image.pk).delete()
+            _forget(image)
         Product.objects.filter(pk=product_id, analysis_status=AnalysisStatus.RUNNING).update(
             analysis_status=AnalysisStatus.FAILED,
             analysis_error=(str(exc) or exc.__class__.__name__)[:300],
@@ -403,13 +371,18 @@ def update_product(
 ) -> Product:
     name, category = name.strip(), category.strip()
     if not name:
-        raise MissingFields("Missing required field: name")
+        raise MissingFields.of("name")
     if len(name) > MAX_PRODUCT_NAME or len(category) > 60:
-        raise InvalidFields("name is at most 200 characters and category at most 60")
+        raise InvalidFields(
+            "name is at most 200 characters and category at most 60",
+            field="name" if len(name) > MAX_PRODUCT_NAME else "category",
+        )
     if not isinstance(metadata, dict):
-        raise InvalidFields("metadata must be a JSON object")
+        raise InvalidFields.about("metadata", "must be a JSON object")
     if len(json.dumps(metadata)) > MAX_METADATA_CHARS:
-        raise InvalidFields(f"metadata is limited to {MAX_METADATA_CHARS:,} characters of JSON")
+        raise InvalidFields.about(
+            "metadata", f"is limited to {MAX_METADATA_CHARS:,} characters of JSON"
+        )
     product.name, product.named_by_user = name, True
     product.category, product.metadata = category, metadata
     product.save(update_fields=["name", "named_by_user", "category", "metadata", "updated_at"])
@@ -426,14 +399,14 @@ def delete_product(product: Product) -> None:
 # --- Visual DNA -------------------------------------------------------------------------------
 
 
-def _name(value: Any, field: str = "name") -> str:
+def checked_name(value: Any, field: str = "name") -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise MissingFields(f"Missing required field: {field}")
+        raise MissingFields.of(field)
     if not isinstance(value, str):
-        raise InvalidFields(f"{field} must be a string")
+        raise InvalidFields.about(field, "must be a string")
     value = value.strip()
     if len(value) > MAX_NAME:
-        raise InvalidFields(f"{field} is at most {MAX_NAME} characters")
+        raise InvalidFields.about(field, f"is at most {MAX_NAME} characters")
     return value
 
 
@@ -460,18 +433,18 @@ def create_visual_dna(
     uploads: list[Upload],
     prompt_helper: Any = "",
 ) -> VisualDNA:
-    name = _name(name)
+    name = checked_name(name)
     if dna_type in (None, ""):
-        raise MissingFields("Missing required field: dna_type")
+        raise MissingFields.of("dna_type")
     if dna_type not in DnaType.values:
-        raise InvalidFields(f"dna_type must be one of: {', '.join(DnaType.values)}")
+        raise InvalidFields.about("dna_type", f"must be one of: {', '.join(DnaType.values)}")
     if not uploads:
-        raise MissingFields("Missing required field: images (1-4 image files)")
+        raise MissingFields("Missing required field: images (1-4 image files)", field="images")
     if len(uploads) > MAX_DNA_IMAGES:
-        raise InvalidFields(f"images takes 1-{MAX_DNA_IMAGES} files (got {len(uploads)})")
+        raise InvalidFields.about("images", f"takes 1-{MAX_DNA_IMAGES} files (got {len(uploads)})")
     helper = prompt_helper.strip() if isinstance(prompt_helper, str) else ""
     if len(helper) > 1000:
-        raise InvalidFields("prompt_helper is at most 1000 characters")
+        raise InvalidFields.about("prompt_helper", "is at most 1000 characters")
     palette = _palette(uploads)
     label = DnaType(dna_type).label.lower()
     shown = f" in {_joined(palette)}" if palette else ""
@@ -489,7 +462,7 @@ def create_visual_dna(
         with transaction.atomic():
             total = sum(len(u.data) for u in uploads)
             thumb = pixels.thumbnail_png(contact_sheet(uploads), 384)
-            charge_storage(team, total + len(thumb))
+            storage_quota.charge(team, total + len(thumb))
             dna = VisualDNA.objects.create(
                 team=team,
                 created_by=user,
@@ -556,16 +529,18 @@ def delete_visual_dna(dna: VisualDNA) -> None:
 def create_moodboard(
     team: Team, user: User | None, *, name: Any, uploads: list[Upload], style_guide: Any = ""
 ) -> Moodboard:
-    name = _name(name)
+    name = checked_name(name)
     if not uploads:
-        raise MissingFields("Missing required field: images (1-15 images)")
+        raise MissingFields("Missing required field: images (1-15 images)", field="images")
     if len(uploads) > MAX_MOODBOARD_IMAGES:
-        raise InvalidFields(f"images takes 1-{MAX_MOODBOARD_IMAGES} items (got {len(uploads)})")
+        raise InvalidFields.about(
+            "images", f"takes 1-{MAX_MOODBOARD_IMAGES} items (got {len(uploads)})"
+        )
     if style_guide is not None and not isinstance(style_guide, str):
-        raise InvalidFields("style_guide must be a string")
+        raise InvalidFields.about("style_guide", "must be a string")
     guide = (style_guide or "").strip()
     if len(guide) > 2000:
-        raise InvalidFields("style_guide is at most 2000 characters")
+        raise InvalidFields.about("style_guide", "is at most 2000 characters")
     palette = _palette(uploads[:6])
     if guide and palette:
         master = f"{guide} Palette: {', '.join(palette)}."
@@ -574,7 +549,7 @@ def create_moodboard(
     files = _Files()
     try:
         with transaction.atomic():
-            charge_storage(team, sum(len(u.data) for u in uploads))
+            storage_quota.charge(team, sum(len(u.data) for u in uploads))
             board = Moodboard.objects.create(
                 team=team, created_by=user, name=name, style_guide=guide, master_prompt=master
             )

@@ -7,7 +7,6 @@ viewers may look but every POST answers them 403.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +21,6 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from catalog import services
-from catalog import storage as links
 from catalog.forms import MoodboardForm, ProductForm, VisualDnaForm
 from catalog.models import (
     AnalysisStatus,
@@ -32,10 +30,11 @@ from catalog.models import (
     ProductSource,
     VisualDNA,
 )
-from generations.storage import ranged_file_response
+from catalog.presenters import image_path
+from studio import media
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.models import Team, User
-from studio.errors import StudioError
+from studio.errors import StudioError, form_field
 
 MAX_FILES_PER_DROP = 20
 MAX_POLLED_CARDS = 100
@@ -56,8 +55,8 @@ def _products(team: Team) -> QuerySet[Product]:
 
 def _decorate(products: list[Product]) -> list[Product]:
     for p in products:
-        p.photo_url = links.signed_path(p.original)  # type: ignore[attr-defined]
-        p.cutout_url = links.signed_path(p.cutout) if p.cutout else None  # type: ignore[attr-defined]
+        p.photo_url = image_path(p.original)  # type: ignore[attr-defined]
+        p.cutout_url = image_path(p.cutout) if p.cutout else None  # type: ignore[attr-defined]
         p.colours = (p.metadata or {}).get("colorSwatches") or []  # type: ignore[attr-defined]
     return products
 
@@ -65,15 +64,14 @@ def _decorate(products: list[Product]) -> list[Product]:
 @require_GET
 def catalog_file(request: HttpRequest, image_uuid: UUID, filename: str) -> HttpResponseBase:
     """A catalog image for anyone holding a valid signed link (no session, no key)."""
-    if not links.verify(str(image_uuid), request.GET.get("e"), request.GET.get("s")):
+    if not media.verify(
+        media.CATALOG_LINKS, str(image_uuid), "", request.GET.get("e"), request.GET.get("s")
+    ):
         raise Http404
     image = CatalogImage.objects.filter(uuid=image_uuid).first()
     if image is None or not image.file.name:
         raise Http404
-    path = Path(image.file.path)
-    if not path.exists():
-        raise Http404
-    return ranged_file_response(request, path, image.mime_type)
+    return media.stored_file_response(request, image.file.name, image.mime_type)
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -197,7 +195,7 @@ def product_detail(request: HttpRequest, team_uuid: UUID, product_id: UUID) -> H
                 metadata=form.cleaned_data["metadata"],
             )
         except StudioError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(form_field(exc, form.fields), exc.message)
         else:
             messages.success(request, "Product saved.")
             return redirect("catalog_product", team.uuid, product.pk)
@@ -259,8 +257,8 @@ def _dnas(team: Team) -> QuerySet[VisualDNA]:
 def _dna_cards(dnas: list[VisualDNA]) -> list[VisualDNA]:
     for dna in dnas:
         thumb = services.dna_thumbnail(dna)
-        dna.thumb_url = links.signed_path(thumb) if thumb else None  # type: ignore[attr-defined]
-        dna.image_urls = [links.signed_path(i) for i in services.dna_images(dna)]  # type: ignore[attr-defined]
+        dna.thumb_url = image_path(thumb) if thumb else None  # type: ignore[attr-defined]
+        dna.image_urls = [image_path(i) for i in services.dna_images(dna)]  # type: ignore[attr-defined]
     return dnas
 
 
@@ -284,7 +282,7 @@ def dna_list(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 team, _user(request), uploads=uploads, **form.cleaned_data
             )
         except StudioError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(form_field(exc, form.fields), exc.message)
         else:
             messages.success(request, f"Visual DNA \u201c{dna.name}\u201d created.")
             return redirect("catalog_dna_detail", team.uuid, dna.pk)
@@ -330,7 +328,7 @@ def _boards(team: Team) -> QuerySet[Moodboard]:
 def _board_cards(boards: list[Moodboard]) -> list[Moodboard]:
     for board in boards:
         board.image_urls = [  # type: ignore[attr-defined]
-            links.signed_path(i) for i in sorted(board.images.all(), key=lambda i: i.pk)
+            image_path(i) for i in sorted(board.images.all(), key=lambda i: i.pk)
         ]
     return boards
 
@@ -355,7 +353,7 @@ def moodboard_list(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 team, _user(request), uploads=uploads, **form.cleaned_data
             )
         except StudioError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(form_field(exc, form.fields), exc.message)
         else:
             messages.success(request, f"Moodboard \u201c{board.name}\u201d created.")
             return redirect("catalog_moodboard_detail", team.uuid, board.pk)

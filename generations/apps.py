@@ -4,3 +4,26 @@ from django.apps import AppConfig
 class GenerationsConfig(AppConfig):
     name = "generations"
     verbose_name = "Generations"
+
+    def ready(self) -> None:
+        from generations import inputs
+        from generations.providers.base import UpstreamCredential, get_adapter
+        from studio import inputs as image_sources
+        from studio import media, upstream
+
+        def check_credential(credential: UpstreamCredential) -> None:
+            get_adapter(credential.provider).check_credential(credential)
+
+        # The vault's connection test runs the provider's own cheap authenticated call.
+        upstream.register_credential_check(check_credential)
+        # Result links (`/m/…`, `studio-asset:`) given as an image source read the team's file.
+        image_sources.register_owner(media.ASSET_LINKS, inputs.read_own_link)
+
+        from generations.health import dispatcher_lease
+        from generations.metrics import job_counts
+        from studio import health, metrics
+
+        # /healthz turns 503 when no cluster has renewed the dispatcher's lease lately.
+        health.register("dispatcher", dispatcher_lease)
+        # /metrics reads jobs by state and type when it is scraped.
+        metrics.register_job_counts(job_counts)

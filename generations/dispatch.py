@@ -52,7 +52,7 @@ def acquire_lease(name: str, holder: str, ttl: float) -> bool:
     return (
         Lease.objects.filter(name=name)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(holder=holder))
-        .update(holder=holder, expires_at=now + timedelta(seconds=ttl))
+        .update(holder=holder, expires_at=now + timedelta(seconds=ttl), renewed_at=now)
         == 1
     )
 
@@ -61,7 +61,7 @@ def release_lease(name: str, holder: str) -> None:
     Lease.objects.filter(name=name, holder=holder).update(expires_at=None, holder="")
 
 
-def _interleave_by_team(generations: list[Generation]) -> list[Generation]:
+def interleave_by_team(generations: list[Generation]) -> list[Generation]:
     """Round robin across teams, so one team's burst cannot starve the others."""
     queues: dict[int, list[Generation]] = defaultdict(list)
     for generation in generations:
@@ -93,9 +93,14 @@ async def _poll_all(generations: list[Generation]) -> list[tuple[Generation, Out
         client = clients[generation.pk % shards]
         async with semaphore:
             try:
-                return generation, await adapter.poll(client, engine._job(generation))
+                return generation, await adapter.poll(client, engine.job_for(generation))
             except Exception as exc:  # a broken poll is retried later, not a failure
-                log.warning("poll of %s raised %r", generation.uuid, exc)
+                log.warning(
+                    "poll of %s raised %r",
+                    generation.uuid,
+                    exc,
+                    extra=engine.log_fields(generation, "poll"),
+                )
                 return generation, Pending(generation.upstream_handle, poll_after=10)
 
     try:
@@ -139,18 +144,22 @@ def _send_waiting_jobs(now: datetime) -> None:
             engine.enqueue("generations.tasks.submit_generation", generation.pk)
 
 
-def _within_poll_budgets(due: list[Generation]) -> list[Generation]:
-    """The due jobs whose credential has a poll slot now; the rest wait for theirs."""
+def _within_poll_budgets(due: list[Generation]) -> tuple[list[Generation], list[budgets.Grant]]:
+    """The due jobs whose credential has a poll slot now (and the slots taken for them); the
+    rest wait for theirs."""
     by_credential: dict[int | None, list[Generation]] = defaultdict(list)
     for generation in due:
         by_credential[generation.credential_id].append(generation)
     chosen: list[Generation] = []
+    grants: list[budgets.Grant] = []
     for credential_id, jobs in by_credential.items():
         if credential_id is None:
             chosen.extend(jobs)
             continue
-        jobs = _interleave_by_team(jobs)
-        granted = budgets.claim(credential_id, "poll", len(jobs))
+        jobs = interleave_by_team(jobs)
+        grant = budgets.take(credential_id, "poll", len(jobs))
+        grants.append(grant)
+        granted = grant.count
         chosen.extend(jobs[:granted])
         if granted < len(jobs):
             # Keep their order, and spare the next rounds from reading them again.
@@ -162,7 +171,7 @@ def _within_poll_budgets(due: list[Generation]) -> list[Generation]:
                 Generation.objects.filter(pk=job.pk, state=S.RUNNING).update(
                     next_poll_at=resume + step * position
                 )
-    return chosen
+    return chosen, grants
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -185,10 +194,12 @@ def dispatch_once() -> int:
         .select_related("team", "model", "credential")
         .order_by("next_poll_at")[:BATCH]
     )
-    due = _within_poll_budgets(due)
+    due, grants = _within_poll_budgets(due)
     if not due:
         return 0
-    results = _run_coroutine(_poll_all(_interleave_by_team(due)))
+    results = _run_coroutine(_poll_all(interleave_by_team(due)))
+    for grant in grants:  # polls that came back late re-time their budget
+        budgets.settle(grant)
     for generation, outcome in results:
         if isinstance(outcome, Pending):
             # The common case, kept to one UPDATE per job.
@@ -201,6 +212,13 @@ def dispatch_once() -> int:
                 updates["progress"] = min(int(outcome.progress), 99)
             query.update(**updates)
         else:
+            answer = type(outcome).__name__.lower()
+            log.info(
+                "generation %s polled: %s",
+                generation.uuid,
+                answer,
+                extra=engine.log_fields(generation, "poll", outcome=answer),
+            )
             engine.apply_outcome(generation.pk, outcome, S.RUNNING, collect_inline=False)
     return len(due)
 
@@ -268,9 +286,13 @@ def sweep() -> dict[str, int]:
         ).update(lease_until=now + timedelta(minutes=2)):
             continue
         try:
-            outcome = adapter.reconcile(engine._job(generation))
+            outcome = adapter.reconcile(engine.job_for(generation))
         except Exception:
-            log.exception("reconcile of %s raised; will retry", generation.uuid)
+            log.exception(
+                "reconcile of %s raised; will retry",
+                generation.uuid,
+                extra=engine.log_fields(generation, "reconcile"),
+            )
             continue
         counts["reconciled"] += 1
         if outcome is None:

@@ -6,34 +6,28 @@ Every transition is a conditional UPDATE (`filter(pk=…, state=old).update(stat
 one caller that gets 1 back owns the side effects (billing, refunds, downloads). No
 transaction is held across an upstream call. Every step can run twice (the broker delivers
 at least once, the sweeper re-drives expired leases) without changing the outcome.
+
+The rooms around it: inputs.py fetches a job's inputs, credentials.py admits a claimed job
+to a credential and decrypts it, assets.py stores, links and deletes the results.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import shutil
-import struct
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generations.models import (
-    ACTIVE_STATES,
-    Asset,
-    AssetKind,
-    Generation,
-    GenerationState,
-)
+from generations import assets, credentials
+from generations import inputs as job_inputs
+from generations.models import ACTIVE_STATES, Generation, GenerationState
 from generations.providers.base import (
     Failed,
     Failure,
@@ -42,12 +36,10 @@ from generations.providers.base import (
     Job,
     Outcome,
     Pending,
-    UpstreamCredential,
     get_adapter,
 )
 from studio.accounts import credits
-from studio.accounts.models import Team
-from studio.errors import StudioError
+from studio.errors import StorageFull, StudioError
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +60,23 @@ DEADLINES = {
 }
 
 
+def log_fields(generation: Generation, step: str, **more: Any) -> dict[str, Any]:
+    """The ids a job step's log line carries (`extra=`), fields of their own in JSON logs."""
+    return {
+        "generation": str(generation.uuid),
+        "team_id": generation.team_id,
+        "provider": generation.provider,
+        "step": step,
+        **more,
+    }
+
+
 def deadline_for(generation_type: str) -> timedelta:
     return DEADLINES.get(generation_type, timedelta(minutes=15))
 
 
 def work_dir(generation: Generation) -> Path:
-    return Path(settings.MEDIA_ROOT) / "work" / str(generation.uuid)
+    return Path(settings.STUDIO_WORK_DIR) / str(generation.uuid)
 
 
 class ProgressWriter:
@@ -98,122 +101,11 @@ class ProgressWriter:
         ).update(progress=value, lease_until=timezone.now() + self.lease)
 
 
-# --- inputs ------------------------------------------------------------------------------------
-
-
-def _fetch_input(url: str, team: Team) -> tuple[bytes, str]:
-    """The bytes behind a user-supplied image URL: a Studio media link of the same team, a
-    data: URL, or a public http(s) URL fetched through the outbound wrapper."""
-    from generations import storage
-    from studio.errors import InvalidFields
-    from studio.http import fetch_bytes
-
-    limit = settings.STUDIO_MAX_INPUT_BYTES
-    if url.startswith("data:"):
-        header, _, payload = url.partition(",")
-        if ";base64" not in header:
-            raise InvalidFields("data: URLs must be base64-encoded")
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except ValueError:
-            raise InvalidFields("The data: URL is not valid base64") from None
-        if len(data) > limit:
-            from studio.errors import PayloadTooLarge
-
-            raise PayloadTooLarge(f"Input images are limited to {limit} bytes")
-        return data, header[5:].split(";")[0]
-    own = storage.parse_own_link(url)
-    if own is None and url.startswith("studio-asset:"):
-        asset_uuid, _, variant = url.removeprefix("studio-asset:").partition("/")
-        own = (asset_uuid, variant)
-    if own is not None:
-        try:
-            asset = Asset.objects.filter(uuid=own[0], generation__team=team).first()
-        except (ValueError, ValidationError):
-            asset = None
-        if asset is None:
-            raise InvalidFields("That media link does not belong to this team")
-        field = asset.thumbnail if own[1] == "thumb" else asset.file
-        with field.open("rb") as handle:
-            return handle.read(), asset.mime_type
-    return fetch_bytes(url, max_bytes=limit, user_supplied=True)
-
-
-def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
-    params = generation.params
-    wanted: dict[str, str] = {}
-    if params.get("image_url"):
-        wanted["image_url"] = params["image_url"]
-    for i, url in enumerate(params.get("reference_images") or []):
-        wanted[f"ref{i}"] = url
-    inputs: dict[str, Path] = {}
-    if wanted:
-        directory.mkdir(parents=True, exist_ok=True)
-    for name, url in wanted.items():
-        data, _ = _fetch_input(url, generation.team)
-        path = directory / f"input-{name}"
-        path.write_bytes(data)
-        _check_image(path, name)
-        inputs[name] = path
-    # Catalog hook (catalog/references.py): product cut-outs, Visual DNA and moodboard images
-    # become further ref<N> inputs after the user's own (an offline product-led video also
-    # gets a still of the product as its image_url), and their style text (preset, DNA
-    # system prompts, moodboard style guide) joins the prompt the provider sees; the stored
-    # prompt stays as the user wrote it. Unknown or other-team ids raise NotFound.
-    from catalog.references import resolve_references
-
-    first = len(params.get("reference_images") or [])
-    catalog_inputs, style = resolve_references(generation, directory, first)
-    inputs.update(catalog_inputs)
-    if style:
-        generation.params = {**params, "prompt": f"{params.get('prompt') or ''} {style}".strip()}
-    return inputs
-
-
-def _check_image(path: Path, name: str) -> None:
-    check_image_bytes(path.read_bytes(), name)
-
-
-def check_image_bytes(data: bytes, name: str) -> None:
-    """Raise InvalidFields unless `data` is a readable image of sane size."""
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    from studio.errors import InvalidFields
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("JPEG", "PNG", "WEBP"):
-                raise InvalidFields(f"{name} must be a JPG, PNG or WebP image")
-            if image.width * image.height > 60_000_000:
-                raise InvalidFields(f"{name}: the image is too large (over 60 megapixels)")
-            image.verify()
-    except (
-        UnidentifiedImageError,
-        OSError,
-        Image.DecompressionBombError,
-        SyntaxError,  # Pillow's "broken PNG file"
-        ValueError,
-        struct.error,
-    ):
-        raise InvalidFields(f"{name} is not a readable image (JPG, PNG or WebP)") from None
-
-
 # --- steps -------------------------------------------------------------------------------------
 
 
-def upstream_credential(generation: Generation) -> UpstreamCredential | None:
-    """The job's credential, decrypted here in the worker right before a call."""
-    credential = generation.credential if generation.credential_id else None
-    if credential is None:
-        return None
-    from studio.vault.credentials import to_upstream
-
-    return to_upstream(credential)
-
-
-def _job(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
+def job_for(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
+    """What the adapter is told about `generation` (with its credential, decrypted now)."""
     return Job(
         generation_id=str(generation.uuid),
         team_id=str(generation.team.uuid),
@@ -223,7 +115,7 @@ def _job(generation: Generation, inputs: dict[str, Path] | None = None) -> Job:
         handle=generation.upstream_handle or {},
         work_dir=work_dir(generation),
         inputs=inputs or {},
-        credential=upstream_credential(generation),
+        credential=credentials.upstream_credential(generation),
     )
 
 
@@ -237,7 +129,7 @@ def submit(generation_id: int) -> None:
     # submit lease (the sweeper would refund a job this worker was about to send).
     directory = work_dir(generation)
     try:
-        inputs = fetch_inputs(generation, directory)
+        found = job_inputs.fetch_inputs(generation, directory)
     except StudioError as exc:
         # Only a job nobody has claimed: a duplicate delivery must not fail a running job.
         fail(
@@ -247,7 +139,11 @@ def submit(generation_id: int) -> None:
         )
         return
     except Exception as exc:
-        log.exception("fetching the inputs of %s raised", generation.uuid)
+        log.exception(
+            "fetching the inputs of %s raised",
+            generation.uuid,
+            extra=log_fields(generation, "submit"),
+        )
         fail(
             generation_id,
             Failure(f"An input could not be read: {exc}", FailureCategory.INTERNAL, "INPUT_ERROR"),
@@ -265,47 +161,49 @@ def submit(generation_id: int) -> None:
     if claimed != 1:
         return  # another worker has it, or it was cancelled meanwhile
     # The submit slot is taken last, right before the call, so the time between taking it
-    # and the request reaching the upstream stays within the budget's jitter margin.
-    if adapter.needs_credential and not _admit(generation):
+    # and the request reaching the upstream usually stays within the budget's jitter margin.
+    admission = _admit(generation) if adapter.needs_credential else None
+    if admission is not None and not admission.admitted:
         Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") - 1)
         return
     progress = ProgressWriter(generation_id, adapter.submit_lease_seconds)
     try:
-        outcome = adapter.submit(_job(generation, inputs), progress)
+        outcome = adapter.submit(job_for(generation, found), progress)
     except Exception as exc:  # an adapter bug must not leave the job hanging
-        log.exception("submit of %s raised", generation.uuid)
+        log.exception(
+            "submit of %s raised", generation.uuid, extra=log_fields(generation, "submit")
+        )
         outcome = Failed(
             Failure(str(exc) or exc.__class__.__name__, FailureCategory.INTERNAL, "SUBMIT_ERROR")
         )
+    # Before anything else (collecting inline can take long): a call that came back late
+    # re-times the budget so the next calls keep a full window from it.
+    credentials.call_returned(admission)
+    answer = type(outcome).__name__.lower()
+    log.info(
+        "generation %s submitted: %s",
+        generation.uuid,
+        answer,
+        extra=log_fields(generation, "submit", outcome=answer, attempt=generation.attempts + 1),
+    )
     apply_outcome(generation_id, outcome, S.SUBMITTING, collect_inline=True)
 
 
-def _admit(generation: Generation) -> bool:
+def _admit(generation: Generation) -> credentials.Admission:
     """Give a claimed job a credential and a submit slot, or put it back to wait its turn."""
-    from generations import budgets
-
-    credential, retry_at = budgets.admit(generation)
-    if credential is not None:
-        return True
-    if retry_at is None:
-        fail(
-            generation.pk,
-            Failure(
-                f"No usable {generation.get_provider_display()} credential: an admin of the "
-                "team must add (or re-enable) one on the Providers page",
-                FailureCategory.AUTH,
-                "NO_CREDENTIAL",
-                provider=generation.provider,
-            ),
-        )
-        return False
+    admission = credentials.admit(generation)
+    if admission.admitted:
+        return admission
+    if admission.failure is not None:
+        fail(generation.pk, admission.failure)
+        return admission
     # Every budget is spent: wait (queued) until a slot frees; the dispatcher re-sends it.
     Generation.objects.filter(pk=generation.pk, state=S.SUBMITTING).update(
         state=S.QUEUED,
         lease_until=timezone.now() + REQUEUE_AFTER,
-        next_poll_at=retry_at,
+        next_poll_at=admission.retry_at,
     )
-    return False
+    return admission
 
 
 def apply_outcome(
@@ -331,7 +229,7 @@ def apply_outcome(
                 enqueue("generations.tasks.collect_generation", generation_id)
         else:  # cancelled or failed while it ran: its files must not linger
             shutil.rmtree(
-                Path(settings.MEDIA_ROOT) / "work" / str(_uuid_of(generation_id)),
+                Path(settings.STUDIO_WORK_DIR) / str(_uuid_of(generation_id)),
                 ignore_errors=True,
             )
         return
@@ -362,7 +260,7 @@ def apply_outcome(
         )
         return
     if failure.category == FailureCategory.AUTH and generation and generation.credential_id:
-        _credential_rejected(generation.credential_id, failure.message)
+        credentials.credential_rejected(generation.credential_id, failure.message)
     if (
         failure.retryable
         and from_state == S.SUBMITTING
@@ -389,15 +287,6 @@ def _orphaned_upstream_job(generation_id: int, handle: dict[str, Any]) -> None:
         enqueue("generations.tasks.cancel_upstream", generation_id)
 
 
-def _credential_rejected(credential_id: int, message: str) -> None:
-    from studio.vault.credentials import mark_unhealthy
-    from studio.vault.models import ProviderCredential
-
-    credential = ProviderCredential.objects.filter(pk=credential_id).first()
-    if credential is not None and credential.healthy:
-        mark_unhealthy(credential, message)
-
-
 def _uuid_of(generation_id: int) -> str:
     return str(Generation.objects.filter(pk=generation_id).values_list("uuid", flat=True).first())
 
@@ -414,88 +303,39 @@ def raise_progress(generation_id: int, value: int) -> None:
     ).update(progress=value)
 
 
-def _kind(mime_type: str) -> str:
-    if mime_type.startswith("image/"):
-        return AssetKind.IMAGE
-    if mime_type.startswith("video/"):
-        return AssetKind.VIDEO
-    return AssetKind.AUDIO
+class CollectAbandoned(Exception):
+    """The generation left `collecting` (cancelled, past its deadline) while we copied it."""
 
 
-_EXTENSIONS = {
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/jpeg": "jpg",
-    "video/mp4": "mp4",
-    "audio/wav": "wav",
-    "audio/x-wav": "wav",
-    "audio/mpeg": "mp3",
-    "audio/ogg": "ogg",
-}
+class CollectLease:
+    """Keeps the collect step's lease alive while a long download or upload runs (every
+    RENEW_BYTES or RENEW_SECONDS), so the sweeper never starts a second copy of a job that is
+    still copying; stops the step (CollectAbandoned) once the job is no longer collecting."""
 
+    RENEW_BYTES = 32 * 1024 * 1024
+    RENEW_SECONDS = 30.0
 
-def _store(generation: Generation, index: int, source: Path) -> None:
-    """Copy one output into storage as Asset `index` (skipped if it is already there)."""
-    from generations.providers import local as media
+    def __init__(self, generation_id: int) -> None:
+        self.generation_id = generation_id
+        self.renewed_at = time.monotonic()
+        self.renewed_bytes = 0
+        self.position = 0
 
-    if Asset.objects.filter(generation=generation, index=index).exists():
-        return
-    info = media.probe(source)
-    mime = info["mime_type"]
-    ext = _EXTENSIONS.get(mime, source.suffix.lstrip(".") or "bin")
-    base = f"generations/{generation.team.uuid}/{generation.uuid}"
-    name = f"{base}/{index}.{ext}"
-    thumb_name = ""
-    thumb_size = 0
-    thumb = media.make_thumbnail(
-        media.RenderedFile(
-            path=source,
-            mime_type=mime,
-            width=info.get("width"),
-            height=info.get("height"),
-            duration=info.get("duration"),
-            size_bytes=info.get("size_bytes", 0),
-        ),
-        out_dir=source.parent,
-    )
-    # Names are fixed per (generation, index): a re-run overwrites rather than piling up.
-    for stale in (name, f"{base}/{index}-thumb.webp"):
-        if default_storage.exists(stale):
-            default_storage.delete(stale)
-    with open(source, "rb") as handle:
-        stored = default_storage.save(name, File(handle))
-    if thumb is not None:
-        with open(thumb.path, "rb") as handle:
-            thumb_name = default_storage.save(f"{base}/{index}-thumb.webp", File(handle))
-        thumb_size = thumb.path.stat().st_size
-    size = int(info.get("size_bytes") or source.stat().st_size)
-    with transaction.atomic():
-        Asset.objects.create(
-            generation=generation,
-            index=index,
-            kind=_kind(mime),
-            file=stored,
-            mime_type=mime,
-            size_bytes=size,
-            width=info.get("width"),
-            height=info.get("height"),
-            duration=info.get("duration"),
-            thumbnail=thumb_name,
-            thumbnail_size_bytes=thumb_size,
+    def __call__(self, done_bytes: int) -> None:
+        if done_bytes < self.position:  # a new file started
+            self.renewed_bytes = 0
+        self.position = done_bytes
+        if (
+            done_bytes - self.renewed_bytes < self.RENEW_BYTES
+            and time.monotonic() - self.renewed_at < self.RENEW_SECONDS
+        ):
+            return
+        self.renewed_at, self.renewed_bytes = time.monotonic(), done_bytes
+        kept = Generation.objects.filter(pk=self.generation_id, state=S.COLLECTING).update(
+            lease_until=timezone.now() + COLLECT_LEASE
         )
-        Team.objects.filter(pk=generation.team_id).update(
-            storage_used_bytes=F("storage_used_bytes") + size + thumb_size
-        )
-
-
-def _download(url: str, directory: Path, index: int, *, untrusted: bool) -> Path:
-    from studio.http import fetch_bytes
-
-    data, _ = fetch_bytes(url, max_bytes=2 * 1024**3, user_supplied=untrusted, time_limit=200)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"download-{index}"
-    path.write_bytes(data)
-    return path
+        if not kept:
+            raise CollectAbandoned(self.generation_id)
 
 
 def collect(generation_id: int) -> None:
@@ -514,6 +354,7 @@ def collect(generation_id: int) -> None:
     untrusted = bool(
         credential and credential.team_id and not settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS
     )
+    lease = CollectLease(generation_id)
     try:
         if not outputs:
             raise ValueError("the upstream reported success with no output files")
@@ -521,10 +362,28 @@ def collect(generation_id: int) -> None:
             if output.get("path"):
                 source = Path(output["path"])
             else:
-                source = _download(output["url"], directory, index, untrusted=untrusted)
-            _store(generation, index, source)
+                source = assets.download(
+                    output["url"], directory, index, untrusted=untrusted, keepalive=lease
+                )
+            assets.store_output(generation, index, source, keepalive=lease)
+    except CollectAbandoned:  # cancelled or failed meanwhile: whoever did that refunded it
+        assets.delete_assets(generation)
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    except StorageFull as exc:
+        # Refused before it was stored: the job fails and is refunded; the team stays within
+        # its plan (outputs stored before this one are removed with the failure).
+        fail(
+            generation_id,
+            Failure(
+                exc.message, FailureCategory.QUOTA, "STORAGE_FULL", provider=generation.provider
+            ),
+        )
+        return
     except Exception as exc:
-        log.exception("collecting %s failed", generation.uuid)
+        log.exception(
+            "collecting %s failed", generation.uuid, extra=log_fields(generation, "collect")
+        )
         fail(
             generation_id,
             Failure(
@@ -539,24 +398,15 @@ def collect(generation_id: int) -> None:
         state=S.SUCCEEDED, progress=100, completed_at=timezone.now(), lease_until=None
     )
     if not finished:  # cancelled while we were copying: the files must not linger
-        delete_assets(generation)
+        assets.delete_assets(generation)
+    else:
+        log.info(
+            "generation %s collected: %d output(s)",
+            generation.uuid,
+            len(outputs),
+            extra=log_fields(generation, "collect", outputs=len(outputs)),
+        )
     shutil.rmtree(directory, ignore_errors=True)
-
-
-def delete_assets(generation: Generation) -> int:
-    """Remove a generation's files and give their bytes back to the team's storage."""
-    freed = 0
-    for asset in Asset.objects.filter(generation=generation):
-        for field in (asset.file, asset.thumbnail):
-            if field and field.name:
-                default_storage.delete(field.name)
-        with transaction.atomic():
-            if Asset.objects.filter(pk=asset.pk).delete()[0]:
-                Team.objects.filter(pk=generation.team_id).update(
-                    storage_used_bytes=F("storage_used_bytes") - asset.stored_bytes
-                )
-                freed += asset.stored_bytes
-    return freed
 
 
 def _finish_unsuccessfully(
@@ -586,7 +436,7 @@ def _finish_unsuccessfully(
         if entry is not None:
             Generation.objects.filter(pk=generation_id).update(credits_refunded=entry.amount)
             generation.credits_refunded = entry.amount
-    delete_assets(generation)
+    assets.delete_assets(generation)
     shutil.rmtree(work_dir(generation), ignore_errors=True)
     return generation
 
@@ -600,7 +450,12 @@ def fail(generation_id: int, failure: Failure, *, from_states: list[str] | None 
         from_states,
     )
     if generation is not None:
-        log.info("generation %s failed: %s", generation.uuid, failure.message)
+        log.info(
+            "generation %s failed: %s",
+            generation.uuid,
+            failure.message,
+            extra=log_fields(generation, "fail", category=failure.category, code=failure.code),
+        )
     return generation is not None
 
 
@@ -612,6 +467,8 @@ def cancel(generation_id: int) -> Generation | None:
         Failure("Cancelled by the user", FailureCategory.CANCELLED, "CANCELLED"),
         "Refund: generation cancelled",
     )
+    if generation is not None:
+        log.info("generation %s cancelled", generation.uuid, extra=log_fields(generation, "cancel"))
     if generation is not None and generation.upstream_handle and generation.provider != "local":
         enqueue("generations.tasks.cancel_upstream", generation_id)
     return generation

@@ -90,7 +90,7 @@ def _resolve_products(request: HttpRequest, raw: dict[str, Any]) -> None:
     """Catalog: `product_id`/`product_ids` become canonical `product_ids` after checking
     that each is one of the caller's products (unknown or another team's: 404 NOT_FOUND);
     an unknown `preset_id` is 400. The engine uses each product's cut-out as a reference."""
-    from catalog.references import style_preset, team_products
+    from generations import extensions
 
     ids = [
         *([raw.pop("product_id")] if raw.get("product_id") else []),
@@ -99,10 +99,11 @@ def _resolve_products(request: HttpRequest, raw: dict[str, Any]) -> None:
     raw.pop("product_id", None)
     ids = list(dict.fromkeys(ids))
     if ids:
-        team_products(caller_key(request).team, ids)
         raw["product_ids"] = ids
-    if raw.get("preset_id"):
-        style_preset(raw["preset_id"])
+    extensions.references().check(
+        caller_key(request).team,
+        {"product_ids": ids, "preset_id": raw.get("preset_id")},
+    )
 
 
 def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> Generation:

@@ -257,6 +257,9 @@ class Lease(models.Model):
     name = models.CharField(max_length=60, unique=True)
     holder = models.CharField(max_length=120, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Last time a holder took or renewed it; kept on release, so /healthz can tell a
+    # dispatcher that runs every minute from one that stopped.
+    renewed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

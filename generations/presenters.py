@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generations import storage
+from generations import assets
 from generations.models import Generation, GenerationState, GenerationType
 
 S = GenerationState
@@ -55,7 +55,7 @@ def asset_links(generation: Generation) -> list[dict[str, Any]]:
     """Signed links of the generation's files, in output order."""
     links = []
     for asset in generation.assets.all():
-        links.append({"asset": asset, **storage.asset_urls(asset)})
+        links.append({"asset": asset, **assets.asset_urls(asset)})
     return links
 
 

@@ -56,15 +56,16 @@ def resolve_model(
         for model in models:
             if model.does(generation_type):
                 return model
-        raise ModelNotFound(f"No enabled model can do {generation_type} generation")
+        raise ModelNotFound(f"No enabled model can do {generation_type} generation", field="model")
     if not isinstance(identifier, str):
-        raise InvalidFields("'model' must be a string")
+        raise InvalidFields("'model' must be a string", field="model")
     found = models.filter(identifier=identifier).first()
     if found is None:
-        raise ModelNotFound("Model not found")
+        raise ModelNotFound("Model not found", field="model")
     if not found.does(generation_type):
         raise WrongModelType(
             f"Model {identifier} does not do {generation_type} generation; "
-            f"it does {', '.join(found.types)}"
+            f"it does {', '.join(found.types)}",
+            field="model",
         )
     return found

@@ -13,12 +13,12 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from generations import engine, params, pricing
+from generations import assets, engine, extensions, params, pricing
 from generations.models import Generation, GenerationState, Source
 from generations.registry import resolve_model
-from studio.accounts import credits
+from studio.accounts import credits, storage_quota
 from studio.accounts.models import Team, User
-from studio.errors import Conflict, Forbidden, InvalidFields
+from studio.errors import Conflict, InvalidFields, StudioError
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -59,24 +59,32 @@ def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
     expire before a queued job (or a re-run next week) reads it. Remote URLs are checked
     against the private-address policy and fetched later by the worker.
     """
-    from generations import storage
+    from generations import inputs
     from studio.http import check_public
+    from studio.media import parse_own_link
 
-    def checked(url: str) -> str:
-        own = storage.parse_own_link(url)
-        if own is not None:
-            url = f"studio-asset:{own[0]}/{own[1]}"
-        if url.startswith(("data:", "studio-asset:")):
-            data, _ = engine._fetch_input(url, team)
-            engine.check_image_bytes(data, "image")
-        else:
-            check_public(url)
+    def checked(url: str, field: str) -> str:
+        try:
+            own = parse_own_link(url)
+            if own is not None and own.reference:
+                url = own.reference
+            if own is not None or url.startswith("data:"):
+                data, _ = inputs.fetch_input(url, team)
+                inputs.check_image(data, "image")
+            else:
+                check_public(url)
+        except StudioError as exc:
+            # The readers know a URL, not the request field it came in: name it for the forms.
+            exc.field = exc.field or field
+            raise
         return url
 
     if validated.get("image_url"):
-        validated["image_url"] = checked(validated["image_url"])
+        validated["image_url"] = checked(validated["image_url"], "image_url")
     if validated.get("reference_images"):
-        validated["reference_images"] = [checked(u) for u in validated["reference_images"]]
+        validated["reference_images"] = [
+            checked(u, "reference_images") for u in validated["reference_images"]
+        ]
 
 
 def start_generation(
@@ -99,9 +107,7 @@ def start_generation(
     validated = params.validate(generation_type, raw, model)
     # Unknown (or another team's) products, DNAs, moodboards and presets: 404/400 now,
     # before anything is charged.
-    from catalog.references import check_catalog_ids
-
-    check_catalog_ids(team, validated)
+    extensions.references().check(team, validated)
     fingerprint = _fingerprint(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:
@@ -113,10 +119,8 @@ def start_generation(
     if validated.get("seed", "absent") is None:
         # Fixed now, so a re-run of the same job after a crash renders the same thing.
         validated["seed"] = secrets.randbelow(2**31)
-    if team.storage_used_bytes >= team.plan.storage_limit_bytes:
-        raise Forbidden(
-            "Your team's storage is full; delete old generations or move to a larger plan"
-        )
+    # The early refusal; the result's own charge at collect time is the one that counts.
+    storage_quota.check_room(team)
     _check_input_urls(validated, team)
     quote = pricing.quote(model, generation_type, validated)
     now = timezone.now()
@@ -182,7 +186,7 @@ def delete_generation(generation: Generation) -> None:
         GenerationState.CANCELLED,
     ):
         raise Conflict("Cancel this generation before deleting it")
-    engine.delete_assets(generation)
+    assets.delete_assets(generation)
     generation.delete()
 
 

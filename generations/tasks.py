@@ -19,7 +19,7 @@ def cancel_upstream(generation_id: int) -> None:
     if generation is None or not generation.upstream_handle:
         return
     try:
-        get_adapter(generation.provider).cancel(engine._job(generation))
+        get_adapter(generation.provider).cancel(engine.job_for(generation))
     except Exception:  # best-effort: the job is already cancelled and refunded here
         import logging
 

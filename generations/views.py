@@ -35,8 +35,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from catalog.forms import add_catalog_pickers, catalog_request
-from generations import params, pricing, services, storage
+from generations import assets, extensions, params, pricing, services
 from generations.forms import (
     SMART_SELECT,
     STUDIO_TYPES,
@@ -55,9 +54,10 @@ from generations.models import (
     Generation,
     GenerationType,
 )
+from studio import media
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.models import Membership, Team, User
-from studio.errors import Forbidden, InsufficientCredits, StudioError
+from studio.errors import InsufficientCredits, StorageFull, StudioError
 
 RECENT_CARDS = 12
 GALLERY_PAGE_SIZE = 24
@@ -93,10 +93,10 @@ def card_queryset(team: Team) -> QuerySet[Generation]:
 def _media(asset: Asset) -> dict[str, Any]:
     """Links for one asset: relative signed paths, so pages work behind any host name."""
     name = Path(asset.file.name or "").name
-    url = storage.signed_path(str(asset.uuid), "file", name)
+    url = assets.signed_path(str(asset.uuid), "file", name)
     thumb = None
     if asset.thumbnail and asset.thumbnail.name:
-        thumb = storage.signed_path(str(asset.uuid), "thumb", Path(asset.thumbnail.name).name)
+        thumb = assets.signed_path(str(asset.uuid), "thumb", Path(asset.thumbnail.name).name)
     return {
         "asset": asset,
         "kind": asset.kind,
@@ -143,12 +143,12 @@ def _studio_form(
     }
     if bound:
         bound_form = StudioForm(data, **kwargs)
-        add_catalog_pickers(bound_form, team, generation_type)  # catalog: product, DNA…
+        extensions.references().add_pickers(bound_form, team, generation_type)  # catalog
         return bound_form
     initial = {k: data.get(k) for k in data if k not in ("csrfmiddlewaretoken",)}
     initial["type"] = generation_type
     form = StudioForm(initial=initial, **kwargs)
-    add_catalog_pickers(form, team, generation_type)
+    extensions.references().add_pickers(form, team, generation_type)
     return form
 
 
@@ -196,13 +196,18 @@ def _form_context(
 
 
 def _error_action(exc: StudioError, team: Team) -> dict[str, str] | None:
-    """What to do next after a refused start, as a link."""
+    """What to do next after a refused start: a link, and the sentence a message ends with."""
     if isinstance(exc, InsufficientCredits):
-        return {"url": reverse("credits", args=[team.uuid]), "label": "Add credits"}
-    if isinstance(exc, Forbidden) and "storage" in exc.message.lower():
+        return {
+            "url": reverse("credits", args=[team.uuid]),
+            "label": "Add credits",
+            "hint": "Add credits on the Credits page",
+        }
+    if isinstance(exc, StorageFull):
         return {
             "url": reverse("gallery", args=[team.uuid]),
             "label": "Free up space in the Gallery",
+            "hint": "Free up space in the Gallery",
         }
     return None
 
@@ -237,7 +242,7 @@ def _start_from_form(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 _user(request),
                 generation_type,
                 # The catalog pickers' ids (products, preset, Visual DNA, moodboard).
-                {**form.raw_request(), **catalog_request(form)},
+                {**form.raw_request(), **extensions.references().picked(form)},
             )
         except StudioError as exc:
             form.add_service_error(exc)
@@ -502,9 +507,7 @@ def generation_rerun(request: HttpRequest, team_uuid: UUID, generation_uuid: UUI
         )
     except StudioError as exc:
         action = _error_action(exc, team)
-        messages.error(
-            request, exc.message + (f" — {action['label']} on the Credits page." if action else "")
-        )
+        messages.error(request, exc.message + (f" — {action['hint']}." if action else ""))
         return redirect("gallery_detail", team_uuid=team.uuid, generation_uuid=generation.uuid)
     messages.success(
         request,
@@ -524,7 +527,7 @@ def media_file(
     request: HttpRequest, asset_uuid: UUID, variant: str, filename: str
 ) -> HttpResponseBase:
     """Serve a stored result to anyone holding a valid signed link (no session, no key)."""
-    if not storage.verify(str(asset_uuid), variant, request.GET.get("e"), request.GET.get("s")):
+    if not assets.verify(str(asset_uuid), variant, request.GET.get("e"), request.GET.get("s")):
         raise Http404
     asset = Asset.objects.filter(uuid=asset_uuid).first()
     if asset is None:
@@ -532,10 +535,7 @@ def media_file(
     field = asset.thumbnail if variant == "thumb" else asset.file
     if not field or not field.name:
         raise Http404
-    path = Path(field.path)
-    if not path.exists():
-        raise Http404
     content_type = "image/webp" if variant == "thumb" else asset.mime_type
     # The name in the link is not signed: a download is named after the stored file.
     download = Path(field.name).name if request.GET.get("download") == "1" else None
-    return storage.ranged_file_response(request, path, content_type, download_name=download)
+    return media.stored_file_response(request, field.name, content_type, download_name=download)

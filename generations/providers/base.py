@@ -15,6 +15,11 @@ from typing import Any, ClassVar
 
 import httpx
 
+# Shared with the vault (which tests credentials without knowing any provider): re-exported
+# here because every adapter takes them from this module.
+from studio.upstream import CredentialCheckFailed as CredentialCheckFailed
+from studio.upstream import UpstreamCredential as UpstreamCredential
+
 
 class FailureCategory:
     RETRYABLE = "retryable"
@@ -77,21 +82,7 @@ class Failed:
 Outcome = Finished | Pending | Failed
 
 
-class CredentialCheckFailed(Exception):
-    """A credential test failed; the message is safe to show (it never contains the secret)."""
-
-
 ProgressCallback = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class UpstreamCredential:
-    """A decrypted credential, built in the worker right before a call; never logged."""
-
-    id: int
-    provider: str
-    base_url: str
-    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -138,19 +129,27 @@ class ProviderAdapter:
         """
         return None
 
+    def reference_plate(
+        self, job_type: str, params: dict[str, Any], references: list[Path], directory: Path
+    ) -> Path | None:
+        """A still image made from the catalog's `references`, written into `directory`, for
+        a job this provider cannot give references to; None (the default): none needed."""
+        return None
 
-_ADAPTERS: dict[str, ProviderAdapter] = {}
+
+# Installed adapters by provider name (tests put fakes here with monkeypatch.setitem).
+ADAPTERS: dict[str, ProviderAdapter] = {}
 
 
 def register(adapter: ProviderAdapter) -> ProviderAdapter:
-    _ADAPTERS[adapter.name] = adapter
+    ADAPTERS[adapter.name] = adapter
     return adapter
 
 
 def get_adapter(name: str) -> ProviderAdapter:
-    if not _ADAPTERS:
+    if not ADAPTERS:
         from generations.providers import registry  # noqa: F401 - registers the adapters
     try:
-        return _ADAPTERS[name]
+        return ADAPTERS[name]
     except KeyError:
         raise LookupError(f"No provider adapter named {name!r}") from None

@@ -269,8 +269,11 @@ class FalAdapter(he.HttpAdapter):
     async def _result(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         assert job.credential is not None
         try:
-            response = await client.get(
+            response = await self.request_async(
+                client,
+                "GET",
                 job.handle["response_url"],
+                operation="result",
                 headers=self.auth_headers(job.credential),
                 timeout=self.poll_timeout,
             )
@@ -281,7 +284,7 @@ class FalAdapter(he.HttpAdapter):
             if failure.retryable or failure.category == FailureCategory.AUTH:
                 return he.poll_wait(job, failure) if failure.retryable else Failed(failure)
             # A 4xx result is the run's own error (validation, content policy): it failed.
-            return self._failed_run(he.error_message(response), he._error_code(response))
+            return self._failed_run(he.error_message(response), he.error_code(response))
         try:
             data = he.json_body(response)
         except ValueError:
@@ -313,7 +316,7 @@ class FalAdapter(he.HttpAdapter):
             self._request_url(job.credential, job.upstream_model, job.handle["request_id"])
             + "/cancel"
         )
-        self.send("PUT", url, job.credential)
+        self.send("PUT", url, job.credential, operation="cancel")
 
     def reconcile(self, job: Job) -> Outcome | None:
         credential = job.credential
@@ -342,7 +345,7 @@ class FalAdapter(he.HttpAdapter):
         nobody = "00000000-0000-0000-0000-000000000000"
         url = f"{self.base(credential)}/fal-ai/flux/requests/{nobody}/status"
         try:
-            response = self.send("GET", url, credential)
+            response = self.send("GET", url, credential, operation="check")
         except httpx.HTTPError as exc:
             raise he.check_transport(exc, NAME) from None
         if response.status_code in (404, 400, 422):

@@ -48,6 +48,7 @@ from generations.providers.base import (
     ProviderAdapter,
     UpstreamCredential,
 )
+from studio import metrics
 
 C = FailureCategory
 MAX_RETRY_AFTER = 3600.0
@@ -130,7 +131,7 @@ def message_from(data: Any) -> str:
     return ""
 
 
-def _error_code(response: httpx.Response) -> str:
+def error_code(response: httpx.Response) -> str:
     """A machine code the upstream put in its error body, if any (OpenAI, Kolbo, fal)."""
     try:
         data = response.json()
@@ -164,7 +165,7 @@ def classify_response(response: httpx.Response, provider: str) -> Failure:
     """A Failure for an HTTP error answer (status >= 400)."""
     status = response.status_code
     message = error_message(response)
-    words = f"{message} {_error_code(response)}"
+    words = f"{message} {error_code(response)}"
     text = f"{provider}: {message}"
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if status in (401, 403) and not (status == 403 and _QUOTA.search(words)):
@@ -316,9 +317,9 @@ def input_url(job: Job, name: str, original: str | None) -> str | None:
 
 def _is_studio_link(url: str) -> bool:
     try:
-        from generations import storage
+        from studio.media import parse_own_link
 
-        return storage.parse_own_link(url) is not None
+        return parse_own_link(url) is not None
     except Exception:
         return False
 
@@ -404,13 +405,45 @@ class HttpAdapter(ProviderAdapter):
         *,
         timeout: httpx.Timeout | None = None,
         headers: dict[str, str] | None = None,
+        operation: str = "call",
         **kwargs: Any,
     ) -> httpx.Response:
         from studio import http
 
-        with http.client(timeout=timeout or self.cheap_timeout) as client:
-            return client.request(
-                method, url, headers={**self.auth_headers(credential), **(headers or {})}, **kwargs
+        started, status = time.perf_counter(), None
+        try:
+            with http.client(timeout=timeout or self.cheap_timeout) as client:
+                response = client.request(
+                    method,
+                    url,
+                    headers={**self.auth_headers(credential), **(headers or {})},
+                    **kwargs,
+                )
+            status = response.status_code
+            return response
+        finally:
+            metrics.observe_upstream_response(
+                self.name, operation, status, time.perf_counter() - started
+            )
+
+    async def request_async(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        operation: str = "poll",
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """An async call on the dispatcher's client, timed and counted like `send`."""
+        started, status = time.perf_counter(), None
+        try:
+            response = await client.request(method, url, **kwargs)
+            status = response.status_code
+            return response
+        finally:
+            metrics.observe_upstream_response(
+                self.name, operation, status, time.perf_counter() - started
             )
 
     def submit_call(
@@ -424,6 +457,7 @@ class HttpAdapter(ProviderAdapter):
                 url,
                 credential,
                 timeout=kwargs.pop("timeout", self.submit_timeout),
+                operation="submit",
                 **kwargs,
             )
         except httpx.HTTPError as exc:
@@ -444,8 +478,8 @@ class HttpAdapter(ProviderAdapter):
         assert job.credential is not None
         headers = {**self.auth_headers(job.credential), **kwargs.pop("headers", {})}
         try:
-            response = await client.request(
-                method, url, headers=headers, timeout=self.poll_timeout, **kwargs
+            response = await self.request_async(
+                client, method, url, headers=headers, timeout=self.poll_timeout, **kwargs
             )
         except httpx.HTTPError as exc:
             return poll_wait(job, exception_failure(exc, self.name, sent_paid_request=False))
@@ -453,14 +487,16 @@ class HttpAdapter(ProviderAdapter):
 
     def lookup_call(self, method: str, url: str, credential: UpstreamCredential, **kw: Any) -> Any:
         """A read used by reconcile: parsed JSON, or raise (the sweeper retries reconcile later)."""
-        response = self.send(method, url, credential, timeout=self.poll_timeout, **kw)
+        response = self.send(
+            method, url, credential, timeout=self.poll_timeout, operation="lookup", **kw
+        )
         if response.status_code >= 400:
             raise UpstreamError(classify_response(response, self.name))
         return json_body(response)
 
     def check_get(self, url: str, credential: UpstreamCredential) -> Any:
         try:
-            response = self.send("GET", url, credential)
+            response = self.send("GET", url, credential, operation="check")
         except httpx.HTTPError as exc:
             raise check_transport(exc, self.name) from None
         check_response(response, self.name)

@@ -216,7 +216,7 @@ class KolboAdapter(he.HttpAdapter):
         if job.credential is None or not job.handle.get("generation_id"):
             return
         url = f"{self.root(job.credential)}/api/v1/generate/{job.handle['generation_id']}/cancel"
-        self.send("POST", url, job.credential)
+        self.send("POST", url, job.credential, operation="cancel")
 
     def reconcile(self, job: Job) -> Outcome | None:
         credential = job.credential

@@ -216,7 +216,7 @@ class ReplicateAdapter(he.HttpAdapter):
     def cancel(self, job: Job) -> None:
         if job.credential is None or not job.handle.get("prediction_id"):
             return
-        self.send("POST", job.handle["cancel_url"], job.credential)
+        self.send("POST", job.handle["cancel_url"], job.credential, operation="cancel")
 
     def reconcile(self, job: Job) -> Outcome | None:
         credential = job.credential

@@ -64,17 +64,24 @@ def validation_error(errors: list[dict[str, Any]]) -> StudioError:
     """Turn pydantic/ninja errors into MISSING_FIELDS or INVALID_FIELDS naming the fields."""
     missing = [_field_name(e.get("loc", ())) for e in errors if e.get("type") == "missing"]
     if missing:
-        names = ", ".join(dict.fromkeys(missing))
-        return MissingFields(f"Missing required field{'s' if len(missing) > 1 else ''}: {names}")
+        unique = tuple(dict.fromkeys(missing))
+        return MissingFields(
+            f"Missing required field{'s' if len(missing) > 1 else ''}: {', '.join(unique)}",
+            fields=unique,
+        )
     details = []
+    fields = []
     for error in errors:
         loc = error.get("loc", ())
         if error.get("type") in ("model_attributes_type", "dict_type") and len(loc) <= 2:
             return InvalidFields("The request body must be a JSON object")
         if error.get("type") == "json_invalid":
             return InvalidFields("The request body is not valid JSON")
-        details.append(f"'{_field_name(loc)}': {error.get('msg', 'invalid value')}")
-    return InvalidFields("Invalid field " + "; ".join(dict.fromkeys(details)))
+        fields.append(_field_name(loc))
+        details.append(f"'{fields[-1]}': {error.get('msg', 'invalid value')}")
+    return InvalidFields(
+        "Invalid field " + "; ".join(dict.fromkeys(details)), field=next(iter(fields), None)
+    )
 
 
 def install(api: NinjaAPI) -> None:

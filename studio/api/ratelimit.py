@@ -27,9 +27,10 @@ from django.core.cache.backends.db import DatabaseCache
 from django.db import connection
 from django.http import HttpRequest
 
+from studio import metrics
 from studio.accounts.models import Team
 from studio.errors import RateLimited
-from studio.vault.models import RateCounter
+from studio.models import RateCounter
 
 WINDOW_SECONDS = 60
 
@@ -76,7 +77,7 @@ def _cache_counts_atomically() -> bool:
     return not isinstance(caches["default"], DatabaseCache)
 
 
-def _count_in_database(key: str, window: int) -> int:
+def count_in_database(key: str, window: int) -> int:
     qn = connection.ops.quote_name
     table, subject, win, hits = (
         qn(RateCounter._meta.db_table),
@@ -117,9 +118,10 @@ def hit(rate_class: RateClass, subject: str, limit: int, *, now: float | None = 
     if _cache_counts_atomically():
         count = _count_in_cache(key, window)
     else:
-        count = _count_in_database(key, window)
+        count = count_in_database(key, window)
     if count > limit:
         retry_after = math.ceil((window + 1) * WINDOW_SECONDS - now)
+        metrics.count_rate_limited(rate_class.value)
         raise RateLimited(retry_after=retry_after)
     return count
 

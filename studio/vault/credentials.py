@@ -27,9 +27,9 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.providers.base import CredentialCheckFailed, UpstreamCredential, get_adapter
 from studio.accounts.models import Membership, Role, Team, User
 from studio.errors import InvalidFields
+from studio.upstream import CredentialCheckFailed, UpstreamCredential, check_credential
 from studio.vault import crypto
 from studio.vault.crypto import VaultError
 from studio.vault.models import ProviderCredential
@@ -56,7 +56,9 @@ _ERROR_CHARS = ProviderCredential._meta.get_field("last_error").max_length or 50
 def clean_provider(provider: str) -> str:
     provider = (provider or "").strip().lower()
     if provider not in PROVIDERS:
-        raise InvalidFields(f"Unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}")
+        raise InvalidFields(
+            f"Unknown provider {provider!r}; use one of {', '.join(PROVIDERS)}", field="provider"
+        )
     return provider
 
 
@@ -73,17 +75,21 @@ def clean_base_url(base_url: str, *, team: Team | None = None) -> str:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a bad port
     except ValueError:
-        raise InvalidFields("Base URL is not a valid URL") from None
+        raise InvalidFields("Base URL is not a valid URL", field="base_url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidFields("Base URL must start with http:// or https:// and name a host")
+        raise InvalidFields(
+            "Base URL must start with http:// or https:// and name a host", field="base_url"
+        )
     if parts.username or parts.password:
-        raise InvalidFields("Base URL must not contain a user name or password; use the secret")
+        raise InvalidFields(
+            "Base URL must not contain a user name or password; use the secret", field="base_url"
+        )
     if parts.query or parts.fragment:
-        raise InvalidFields("Base URL must not have a query string or fragment")
+        raise InvalidFields("Base URL must not have a query string or fragment", field="base_url")
     if port is not None and not 0 < port < 65536:
-        raise InvalidFields("Base URL has an invalid port")
+        raise InvalidFields("Base URL has an invalid port", field="base_url")
     if len(url) > 300:
-        raise InvalidFields("Base URL is longer than 300 characters")
+        raise InvalidFields("Base URL is longer than 300 characters", field="base_url")
     if team is not None and not settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS:
         from studio.http import BlockedAddress, check_public
 
@@ -92,7 +98,8 @@ def clean_base_url(base_url: str, *, team: Team | None = None) -> str:
         except BlockedAddress:
             raise InvalidFields(
                 "Base URL points to a private address; only an operator can add such a "
-                "provider (as a shared credential)"
+                "provider (as a shared credential)",
+                field="base_url",
             ) from None
     return url.rstrip("/")
 
@@ -100,19 +107,23 @@ def clean_base_url(base_url: str, *, team: Team | None = None) -> str:
 def clean_secret(secret: str) -> str:
     secret = (secret or "").strip()
     if not secret:
-        raise InvalidFields("The secret is empty")
+        raise InvalidFields("The secret is empty", field="secret")
     if len(secret) < MIN_SECRET_CHARS:
-        raise InvalidFields(f"The secret is shorter than {MIN_SECRET_CHARS} characters")
+        raise InvalidFields(
+            f"The secret is shorter than {MIN_SECRET_CHARS} characters", field="secret"
+        )
     if len(secret) > MAX_SECRET_CHARS:
-        raise InvalidFields(f"The secret is longer than {MAX_SECRET_CHARS} characters")
+        raise InvalidFields(
+            f"The secret is longer than {MAX_SECRET_CHARS} characters", field="secret"
+        )
     if any(ch in secret for ch in "\r\n\x00"):
-        raise InvalidFields("The secret must be one line")
+        raise InvalidFields("The secret must be one line", field="secret")
     return secret
 
 
-def _clean_limit(name: str, value: int, *, maximum: int) -> int:
+def _clean_limit(name: str, value: int, *, maximum: int, field: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
-        raise InvalidFields(f"{name} must be a whole number from 1 to {maximum}")
+        raise InvalidFields(f"{name} must be a whole number from 1 to {maximum}", field=field)
     return value
 
 
@@ -148,15 +159,24 @@ def create_credential(
     provider = clean_provider(provider)
     label = (label or "").strip() or PROVIDERS[provider]
     if len(label) > 100:
-        raise InvalidFields("Label is longer than 100 characters")
+        raise InvalidFields("Label is longer than 100 characters", field="label")
     credential = ProviderCredential(
         team=team,
         provider=provider,
         label=label,
         base_url=clean_base_url(base_url, team=team),
-        submits_per_minute=_clean_limit("Submits per minute", submits_per_minute, maximum=100_000),
-        polls_per_minute=_clean_limit("Polls per minute", polls_per_minute, maximum=1_000_000),
-        max_concurrent_jobs=_clean_limit("Concurrent jobs", max_concurrent_jobs, maximum=100_000),
+        submits_per_minute=_clean_limit(
+            "Submits per minute",
+            submits_per_minute,
+            maximum=100_000,
+            field="submits_per_minute",
+        ),
+        polls_per_minute=_clean_limit(
+            "Polls per minute", polls_per_minute, maximum=1_000_000, field="polls_per_minute"
+        ),
+        max_concurrent_jobs=_clean_limit(
+            "Concurrent jobs", max_concurrent_jobs, maximum=100_000, field="max_concurrent_jobs"
+        ),
         enabled=enabled,
         created_by=user,
     )
@@ -206,13 +226,13 @@ def update_limits(
     max_concurrent_jobs: int,
 ) -> None:
     credential.submits_per_minute = _clean_limit(
-        "Submits per minute", submits_per_minute, maximum=100_000
+        "Submits per minute", submits_per_minute, maximum=100_000, field="submits_per_minute"
     )
     credential.polls_per_minute = _clean_limit(
-        "Polls per minute", polls_per_minute, maximum=1_000_000
+        "Polls per minute", polls_per_minute, maximum=1_000_000, field="polls_per_minute"
     )
     credential.max_concurrent_jobs = _clean_limit(
-        "Concurrent jobs", max_concurrent_jobs, maximum=100_000
+        "Concurrent jobs", max_concurrent_jobs, maximum=100_000, field="max_concurrent_jobs"
     )
     credential.save(update_fields=["submits_per_minute", "polls_per_minute", "max_concurrent_jobs"])
 
@@ -299,8 +319,7 @@ def test_connection(credential: ProviderCredential) -> ConnectionResult:
         mark_unhealthy(credential, f"Cannot decrypt the stored secret: {exc}")
         return ConnectionResult(False, credential.last_error)
     try:
-        adapter = get_adapter(credential.provider)
-        adapter.check_credential(upstream)
+        check_credential(upstream)
     except CredentialCheckFailed as exc:
         message = redact(str(exc) or "The upstream refused the credential", upstream.secret)
     except LookupError:

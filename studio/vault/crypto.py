@@ -85,7 +85,7 @@ def _parse_keys(encoded: tuple[str, ...]) -> tuple[VaultKey, ...]:
 
 def vault_keys() -> tuple[VaultKey, ...]:
     """The configured keys, newest first; ImproperlyConfigured if there are none."""
-    encoded = tuple(k for k in getattr(settings, "STUDIO_VAULT_KEYS", []) if k.strip())
+    encoded = tuple(k for k in settings.STUDIO_VAULT_KEYS if k.strip())
     if not encoded:
         raise ImproperlyConfigured(f"The credential vault has no keys. {_FIX}")
     return _parse_keys(encoded)

@@ -48,10 +48,11 @@ def clean_scopes(scopes: list[str] | None) -> list[str]:
     unknown = sorted({s for s in scopes if s not in SCOPES and s != READ})
     if unknown:
         raise InvalidFields(
-            f"Unknown scope(s) in 'scopes': {', '.join(unknown)}; use {', '.join([READ, *SCOPES])}"
+            f"Unknown scope(s) in 'scopes': {', '.join(unknown)}; use {', '.join([READ, *SCOPES])}",
+            field="scopes",
         )
     if not scopes:
-        raise InvalidFields("'scopes' must name at least one scope")
+        raise InvalidFields("'scopes' must name at least one scope", field="scopes")
     wanted = set(scopes)
     return [s for s in [READ, *SCOPES] if s in wanted]
 
@@ -63,10 +64,13 @@ def scopes_from_permissions(permissions: list[str] | None) -> list[str]:
     unknown = sorted(set(permissions) - {"read", "write"})
     if unknown:
         raise InvalidFields(
-            f"Unknown permission(s) in 'permissions': {', '.join(unknown)}; use read, write"
+            f"Unknown permission(s) in 'permissions': {', '.join(unknown)}; use read, write",
+            field="permissions",
         )
     if not permissions:
-        raise InvalidFields("'permissions' must name at least one of read, write")
+        raise InvalidFields(
+            "'permissions' must name at least one of read, write", field="permissions"
+        )
     return list(SCOPES) if "write" in permissions else [READ]
 
 
@@ -87,11 +91,13 @@ def create_api_key(
     """Issue a key acting as `user` in `team`. The full key is in the result, and only there."""
     name = (name or "").strip()
     if not name:
-        raise InvalidFields("'name' must not be empty")
+        raise InvalidFields("'name' must not be empty", field="name")
     if len(name) > 100:
-        raise InvalidFields("'name' must be at most 100 characters")
+        raise InvalidFields("'name' must be at most 100 characters", field="name")
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
-        raise InvalidFields(f"'expiresInDays' must be between 1 and {MAX_EXPIRY_DAYS}")
+        raise InvalidFields(
+            f"'expiresInDays' must be between 1 and {MAX_EXPIRY_DAYS}", field="expiresInDays"
+        )
     scopes = clean_scopes(scopes)
     membership = Membership.objects.filter(team=team, user=user).only("role").first()
     if membership is None:

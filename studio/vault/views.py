@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.models import Membership
-from studio.errors import StudioError
+from studio.errors import StudioError, form_field
 from studio.vault import credentials, services
 from studio.vault.forms import ApiKeyForm, ProviderCredentialForm
 from studio.vault.models import ApiKey, ProviderCredential
@@ -45,7 +45,8 @@ def api_keys(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                     expires_in_days=form.cleaned_data["expires_in_days"],
                 )
             except StudioError as exc:
-                form.add_error(None, exc.message)
+                field = form_field(exc, form.fields, {"expiresInDays": "expires_in_days"})
+                form.add_error(field, exc.message)
             else:
                 form = ApiKeyForm()
     keys = ApiKey.objects.filter(team=membership.team).select_related("user")
@@ -108,7 +109,7 @@ def provider_credentials(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 user=membership.user,
             )
         except StudioError as exc:
-            form.add_error(None, exc.message)
+            form.add_error(form_field(exc, form.fields), exc.message)
         else:
             messages.success(
                 request,

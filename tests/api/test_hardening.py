@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from generations import engine, services
+from generations import inputs as job_inputs
 from generations.models import Generation, GenerationState
 from generations.providers.base import Pending
 from studio import http
@@ -33,13 +34,13 @@ def png_bytes(color=(200, 40, 40)) -> bytes:
 
 def test_inputs_are_fetched_before_the_job_is_claimed(funded_team, alice, monkeypatch):
     seen = []
-    original = engine.fetch_inputs
+    original = job_inputs.fetch_inputs
 
     def spy(generation, directory):
         seen.append(Generation.objects.get(pk=generation.pk).state)
         return original(generation, directory)
 
-    monkeypatch.setattr(engine, "fetch_inputs", spy)
+    monkeypatch.setattr(job_inputs, "fetch_inputs", spy)
     run(start(funded_team, alice, "image", {"prompt": "a cat"}))
     # Still queued while inputs download: a slow input server cannot outlast a submit lease.
     assert seen == [S.QUEUED]
@@ -100,7 +101,7 @@ def test_nul_characters_are_refused_on_every_database(api, funded_team, field):
 def test_a_download_is_named_after_the_stored_file_whatever_the_link_says(funded_team, alice):
     generation = run(start(funded_team, alice, "image", {"prompt": "a cat"}))
     asset = generation.assets.get()
-    from generations import storage
+    from generations import assets as storage
 
     path = storage.signed_path(str(asset.uuid), "file", "0.png")
     forged = path.replace("/0.png?", "/invoice.exe%0d%0aSet-Cookie:x=1?")
@@ -170,7 +171,7 @@ def test_a_studio_link_used_as_input_still_works_after_the_link_expires(alice):
     credits.grant(team, 5000, bucket=Bucket.PACK)
     image = services.start_generation(team, alice, "image", {"prompt": "a bicycle"}).generation
     image.refresh_from_db()
-    from generations import storage
+    from generations import assets as storage
 
     link = storage.asset_urls(image.assets.get())["url"]
     video = start(team, alice, "video_from_image", {"image_url": link, "duration": 4})
@@ -188,7 +189,7 @@ def test_a_studio_link_used_as_input_still_works_after_the_link_expires(alice):
 
 def test_krev_reports_an_animated_image_as_a_video(bearer, funded_team, alice):
     generation = run(start(funded_team, alice, "image", {"prompt": "a bicycle"}))
-    from generations import storage
+    from generations import assets as storage
 
     link = storage.asset_urls(generation.assets.get())["url"]
     video = run(start(funded_team, alice, "video_from_image", {"image_url": link, "duration": 4}))
@@ -220,7 +221,7 @@ def test_a_duplicate_delivery_whose_input_fetch_fails_leaves_the_running_job_alo
     def broken(*args):
         raise InvalidFields("the input server went away")
 
-    monkeypatch.setattr(engine, "fetch_inputs", broken)
+    monkeypatch.setattr(job_inputs, "fetch_inputs", broken)
     Generation.objects.filter(pk=generation.pk).update(state=S.QUEUED)
     generation.refresh_from_db()
     # The claim races: the state flips to submitting between this worker's read and its fail.

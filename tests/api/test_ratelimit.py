@@ -145,6 +145,6 @@ def test_counting_is_atomic_under_concurrency():
 
 
 def test_stale_database_counters_are_purged(db):
-    ratelimit._count_in_database("old", 100)
-    ratelimit._count_in_database("new", 1000)
+    ratelimit.count_in_database("old", 100)
+    ratelimit.count_in_database("new", 1000)
     assert ratelimit.purge_stale_counters(now=1000 * 60) == 1

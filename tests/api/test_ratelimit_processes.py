@@ -49,8 +49,8 @@ def wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 60) -> Non
 def two_servers():
     env = {
         **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url(),
-        "STUDIO_TESTING": "1",
         "STUDIO_DEBUG": "0",
         "STUDIO_RATELIMIT_PREFIX": settings.STUDIO_RATELIMIT_PREFIX,
         "STUDIO_LOG_LEVEL": "WARNING",

@@ -321,7 +321,7 @@ def test_the_studio_form_refuses_another_teams_product(funded_team, alice_client
 def test_signed_catalog_links_expire_and_cannot_be_altered(team, product, client, settings):
     import time_machine
 
-    from catalog.storage import signed_path
+    from catalog.presenters import image_path as signed_path
 
     path = signed_path(product.cutout)
     assert client.get(path).status_code == 200

@@ -11,8 +11,9 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Moodboard, StylePreset, VisualDNA
-from catalog.references import resolve_references
 from generations import engine
+from generations import inputs as job_inputs
+from generations.inputs import resolve_references
 from generations.models import Generation, GenerationState
 from generations.services import start_generation
 from studio.errors import NotFound
@@ -150,7 +151,7 @@ def test_the_engine_appends_catalog_text_to_the_prompt_it_renders(funded_team, a
         funded_team, alice, "image", {"prompt": "a mug", "preset_id": "studio"}
     ).generation
     directory = engine.work_dir(generation)
-    engine.fetch_inputs(generation, directory)
+    job_inputs.fetch_inputs(generation, directory)
     assert generation.params["prompt"].startswith("a mug ")
     assert "softbox" in generation.params["prompt"]
 

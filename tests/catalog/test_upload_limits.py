@@ -92,7 +92,7 @@ def test_a_bad_data_url_is_refused_the_same_way(bearer, team, nothing_left_behin
 def test_a_file_over_the_size_limit_is_413_before_it_is_read(
     bearer, team, settings, nothing_left_behind
 ):
-    settings.STUDIO_CATALOG_MAX_UPLOAD_BYTES = 2_000
+    settings.STUDIO_MAX_IMAGE_BYTES = 2_000
     response = bearer.post(
         "/api/v1/products", {"file": SimpleUploadedFile("big.jpg", product_photo(), "image/jpeg")}
     )
@@ -107,7 +107,7 @@ def test_a_url_whose_file_is_over_the_size_limit_is_413(
     from tests.fakes.server import LoopbackServer, Response
 
     settings.STUDIO_ALLOW_PRIVATE_FETCH = True
-    settings.STUDIO_CATALOG_MAX_UPLOAD_BYTES = 2_000
+    settings.STUDIO_MAX_IMAGE_BYTES = 2_000
     server = LoopbackServer(lambda r: Response(200, product_photo(), "image/jpeg")).start()
     try:
         response = bearer.post(
@@ -123,14 +123,14 @@ def test_a_url_whose_file_is_over_the_size_limit_is_413(
 def test_a_data_url_over_the_size_limit_is_413_before_decoding(
     bearer, team, settings, nothing_left_behind
 ):
-    settings.STUDIO_CATALOG_MAX_UPLOAD_BYTES = 2_000
+    settings.STUDIO_MAX_IMAGE_BYTES = 2_000
     url = "data:image/jpeg;base64," + base64.b64encode(product_photo()).decode()
     response = bearer.post("/api/v1/products", {"image_url": url}, content_type="application/json")
     assert response.status_code == 413
 
 
 def test_an_image_over_the_pixel_limit_is_413(bearer, team, settings, nothing_left_behind):
-    settings.STUDIO_CATALOG_MAX_PIXELS = 100_000
+    settings.STUDIO_MAX_IMAGE_PIXELS = 100_000
     response = bearer.post(
         "/api/v1/products",
         {"file": SimpleUploadedFile("wide.png", product_photo("PNG", (640, 480)), "image/png")},
@@ -159,7 +159,7 @@ def test_a_non_json_non_multipart_body_is_invalid(bearer, team, nothing_left_beh
 def test_a_multipart_body_longer_than_the_limit_is_413_from_its_content_length(
     bearer, team, settings, nothing_left_behind
 ):
-    settings.STUDIO_CATALOG_MAX_UPLOAD_BYTES = 2_000
+    settings.STUDIO_MAX_IMAGE_BYTES = 2_000
     big = SimpleUploadedFile("big.jpg", b"\xff\xd8" + b"0" * 400_000, "image/jpeg")
     response = bearer.post("/api/v1/products", {"file": big})
     assert response.status_code == 413

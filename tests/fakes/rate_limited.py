@@ -118,6 +118,7 @@ class UpstreamProcess:
     """The fake in its own process, so its clock and queue are not slowed by ours (GIL)."""
 
     def __init__(self, *, submits: int, polls: int, window: float) -> None:
+        import os
         import subprocess
         import sys
 
@@ -132,6 +133,7 @@ class UpstreamProcess:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
         )
         assert self.process.stdout is not None
         self.url = self.process.stdout.readline().strip()

@@ -24,7 +24,7 @@ def upstream(monkeypatch):
     fake = PollingUpstream(polls_to_finish=2, latency=0.05)
     fake.server.start()
     base.get_adapter("local")  # load the real registry first
-    monkeypatch.setitem(base._ADAPTERS, NAME, PollingAdapter(fake.server.url))
+    monkeypatch.setitem(base.ADAPTERS, NAME, PollingAdapter(fake.server.url))
     yield fake
     fake.server.stop()
 
@@ -100,7 +100,7 @@ def test_polls_take_teams_in_turn(alice, charlie, polled_model):
     b = accounts.create_team("B", charlie)
     burst = [Generation(team=a, pk=i) for i in range(5)]
     other = [Generation(team=b, pk=10 + i) for i in range(2)]
-    order = [g.team_id for g in dispatch._interleave_by_team(burst + other)]
+    order = [g.team_id for g in dispatch.interleave_by_team(burst + other)]
     assert order[:4] == [a.pk, b.pk, a.pk, b.pk]
 
 

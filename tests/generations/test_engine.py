@@ -26,6 +26,9 @@ from studio.errors import (
 )
 from tests.generations.helpers import run, start
 
+# Only aspect ratios are looked at, never pixel sizes: render small (see `small_renders`).
+pytestmark = pytest.mark.usefixtures("small_renders")
+
 S = GenerationState
 
 

@@ -16,6 +16,9 @@ from generations.models import AIModel, Asset, Generation, GenerationState
 from studio.accounts import credits
 from tests.generations.helpers import run, start
 
+# Nothing here looks at the pixels: render them small (see `small_renders`).
+pytestmark = pytest.mark.usefixtures("small_renders")
+
 S = GenerationState
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -145,7 +145,7 @@ def fast(monkeypatch):
 # --- fakes as fixtures ---------------------------------------------------------------------
 
 
-def _fake_fixture(factory):
+def fake_fixture(factory):
     @pytest.fixture(scope="module")
     def server():
         fake = factory().start()
@@ -169,7 +169,7 @@ def reset(fake: Any) -> Any:
 def upstream_credentials(monkeypatch, db):
     """Create operator-wide ProviderCredential rows and make the engine hand them to adapters.
 
-    Until the engine selects credentials itself, `engine._job` is wrapped so a job without a
+    Until the engine selects credentials itself, `engine.job_for` is wrapped so a job without a
     credential gets the one registered here for its provider.
     """
     from dataclasses import replace
@@ -200,7 +200,7 @@ def upstream_credentials(monkeypatch, db):
         known[provider] = UpstreamCredential(row.pk, provider, base_url, secret)
         return row
 
-    original = engine._job
+    original = engine.job_for
 
     def job_with_credential(generation, inputs=None):
         job = original(generation, inputs)
@@ -208,7 +208,7 @@ def upstream_credentials(monkeypatch, db):
             job = replace(job, credential=known[generation.provider])
         return job
 
-    monkeypatch.setattr(engine, "_job", job_with_credential)
+    monkeypatch.setattr(engine, "job_for", job_with_credential)
     return add
 
 

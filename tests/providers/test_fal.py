@@ -8,11 +8,11 @@ from generations.providers.base import CredentialCheckFailed, Failed, Finished, 
 from generations.providers.fal import FalAdapter, app_id, build_input
 from tests.fakes.fal import FalFake
 from tests.providers.conftest import (
-    _fake_fixture,
     assert_media,
     download,
     drive_through_api,
     failure_of,
+    fake_fixture,
     make_job,
     poll_once,
     reset,
@@ -21,7 +21,7 @@ from tests.providers.conftest import (
     with_handle,
 )
 
-server = _fake_fixture(FalFake)
+server = fake_fixture(FalFake)
 MODELS = {
     "image": ("fal-ai/flux/schnell", "image"),
     "video": ("fal-ai/kling-video/v2.1/standard/text-to-video", "video"),

@@ -14,11 +14,11 @@ from generations.providers.base import (
 from generations.providers.kolbo import KolboAdapter, api_root, build_body
 from tests.fakes.kolbo import KolboFake
 from tests.providers.conftest import (
-    _fake_fixture,
     assert_media,
     download,
     drive_through_api,
     failure_of,
+    fake_fixture,
     make_job,
     poll_once,
     reset,
@@ -27,7 +27,7 @@ from tests.providers.conftest import (
     with_handle,
 )
 
-server = _fake_fixture(KolboFake)
+server = fake_fixture(KolboFake)
 MEDIA = {"image": "image", "video": "video", "video_from_image": "video", "music": "audio",
          "speech": "audio", "sound": "audio"}  # fmt: skip
 

@@ -13,18 +13,18 @@ from generations.providers.base import (
 from generations.providers.krev import KrevAdapter
 from tests.fakes.krev import KrevFake
 from tests.providers.conftest import (
-    _fake_fixture,
     assert_media,
     download,
     drive_through_api,
     failure_of,
+    fake_fixture,
     make_job,
     reset,
     run_to_end,
     seed_upstream_models,
 )
 
-server = _fake_fixture(KrevFake)
+server = fake_fixture(KrevFake)
 MEDIA = {"image": "image", "video": "video", "video_from_image": "video"}
 
 

@@ -8,17 +8,17 @@ from generations.providers.base import CredentialCheckFailed, Finished, Upstream
 from generations.providers.openai_compat import OpenAICompatAdapter, image_size
 from tests.fakes.openai_compat import OpenAIFake
 from tests.providers.conftest import (
-    _fake_fixture,
     assert_media,
     download,
     drive_through_api,
     failure_of,
+    fake_fixture,
     make_job,
     reset,
     seed_upstream_models,
 )
 
-server = _fake_fixture(OpenAIFake)
+server = fake_fixture(OpenAIFake)
 
 
 @pytest.fixture

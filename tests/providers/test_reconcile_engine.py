@@ -38,7 +38,7 @@ def test_a_lost_submit_is_reconciled_to_a_stored_result(
         # The worker sent the submit; the connection died before the answer came back.
         fake.faults.set("drop", on="submit", times=1)
         adapter = fast(get_adapter(provider), read=0.5)
-        lost = adapter.submit(engine._job(generation), lambda value: None)
+        lost = adapter.submit(engine.job_for(generation), lambda value: None)
         assert failure_of(lost).category == "unknown_outcome"
         assert len(fake.jobs) == 1
         Generation.objects.filter(pk=generation.pk).update(

@@ -14,11 +14,11 @@ from generations.providers.base import (
 from generations.providers.replicate import ReplicateAdapter
 from tests.fakes.replicate import ReplicateFake
 from tests.providers.conftest import (
-    _fake_fixture,
     assert_media,
     download,
     drive_through_api,
     failure_of,
+    fake_fixture,
     make_job,
     poll_once,
     reset,
@@ -27,7 +27,7 @@ from tests.providers.conftest import (
     with_handle,
 )
 
-server = _fake_fixture(ReplicateFake)
+server = fake_fixture(ReplicateFake)
 MODELS = {
     "image": ("black-forest-labs/flux-schnell", "image"),
     "video": ("kwaivgi/kling-v1.6-standard", "video"),

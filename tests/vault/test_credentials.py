@@ -93,7 +93,7 @@ def upstream(monkeypatch):
         )
 
     server = LoopbackServer(handle).start()
-    monkeypatch.setitem(providers._ADAPTERS, "fal", CheckingAdapter())
+    monkeypatch.setitem(providers.ADAPTERS, "fal", CheckingAdapter())
     yield server
     server.stop()
 
@@ -196,10 +196,9 @@ def _settings_in_subprocess(**env: str) -> str:
 
 @pytest.mark.slow
 def test_debug_derives_a_development_key_and_production_has_none_without_the_variable():
-    assert _settings_in_subprocess(STUDIO_DEBUG="1", STUDIO_TESTING="0") == "1"
+    assert _settings_in_subprocess(STUDIO_DEBUG="1") == "1"
     production = {
         "STUDIO_DEBUG": "0",
-        "STUDIO_TESTING": "0",
         "STUDIO_SECRET_KEY": "x" * 50,
         "STUDIO_API_KEY_PEPPER": "y" * 50,
     }
@@ -387,7 +386,7 @@ def test_a_connection_test_that_fails_records_the_error_without_the_secret(
 
 
 def test_an_unreachable_upstream_fails_the_test_without_crashing(team, monkeypatch):
-    monkeypatch.setitem(providers._ADAPTERS, "fal", CheckingAdapter())
+    monkeypatch.setitem(providers.ADAPTERS, "fal", CheckingAdapter())
     c = create_credential(team, "fal", "Nowhere", "http://127.0.0.1:9", SECRET)
     result = credentials.test_connection(c)
     assert not result.ok and "ConnectError" in result.message

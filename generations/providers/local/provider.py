@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
+from typing import Any
 
 from generations.models import GenerationType
 from generations.providers import local as media
@@ -119,3 +121,35 @@ class LocalEngine(ProviderAdapter):
                 provider=self.name,
             )
         )
+
+    def reference_plate(
+        self, job_type: str, params: dict[str, Any], references: list[Path], directory: Path
+    ) -> Path | None:
+        """The offline text-to-video takes no references: it animates a source image. A
+        product-led video gets a still of the products in their scene, so it shows them."""
+        if job_type != GenerationType.VIDEO or params.get("image_url"):
+            return None
+        if not params.get("product_ids"):
+            return None
+        from PIL import Image
+
+        from generations.providers.local.image import effective_seed, image_size, render_image
+
+        prompt = params.get("prompt") or ""
+        width, height = image_size(params.get("aspect_ratio") or "16:9")
+        pictures = []
+        for path in references:
+            with Image.open(path) as picture:
+                pictures.append(picture.convert("RGBA"))
+        plate = render_image(
+            prompt,
+            width,
+            height,
+            seed=effective_seed(prompt, params.get("seed")),
+            references=pictures,
+            caption=False,
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "input-image_url-plate.png"
+        plate.save(target, "PNG")
+        return target

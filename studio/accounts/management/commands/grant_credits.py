@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from studio.accounts import credits
-from studio.accounts.management.commands._teams import find_team
+from studio.accounts.management.teams import find_team
 from studio.accounts.models import Bucket, LedgerKind
 from studio.errors import StudioError
 

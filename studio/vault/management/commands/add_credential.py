@@ -9,7 +9,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from studio.accounts.management.commands._teams import find_team
+from studio.accounts.management.teams import find_team
 from studio.errors import StudioError
 from studio.vault import credentials
 from studio.vault.models import ProviderCredential

@@ -1,3 +1,5 @@
+"""Shared by the management commands that take a team: find it by UUID or by name."""
+
 from django.core.management.base import CommandError
 
 from studio.accounts.models import Team

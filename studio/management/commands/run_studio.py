@@ -4,7 +4,9 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -22,6 +24,7 @@ class Command(BaseCommand):
         # Django's autoreloader re-runs this command in a child with RUN_MAIN set; only
         # the outer process owns the cluster, so there is exactly one.
         if os.environ.get("RUN_MAIN") != "true":
+            self.share_metrics_directory()
             cluster = subprocess.Popen(
                 [sys.executable, "manage.py", "qcluster"], start_new_session=True
             )
@@ -35,3 +38,16 @@ class Command(BaseCommand):
                     cluster.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(cluster.pid, signal.SIGKILL)
+
+    def share_metrics_directory(self) -> None:
+        """One PROMETHEUS_MULTIPROC_DIR for the web server and the cluster, emptied at start.
+
+        Cluster workers count upstream calls there and /metrics adds them up. The web server
+        that serves is the autoreloader's child, which inherits it; with --noreload set the
+        variable before starting instead (this process chose its metric storage already).
+        """
+        default = Path(settings.VAR_DIR) / "metrics"
+        directory = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(default)))
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # counts of the previous run's processes
+            stale.unlink()

@@ -1,0 +1,72 @@
+"""The job's credential: which one a claimed job may use, and its secret right before a call.
+
+The budget maths (rates, concurrency, which credential has a slot) live in budgets.py; this
+module turns its answer into a decision the state machine acts on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from generations import budgets
+from generations.models import Generation
+from generations.providers.base import Failure, FailureCategory
+from studio.upstream import UpstreamCredential
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A claimed job's turn: admitted (`admitted`), waiting for a slot until `retry_at`, or
+    impossible (`failure`: no credential can ever serve it)."""
+
+    admitted: bool
+    retry_at: datetime | None = None
+    failure: Failure | None = None
+    # The submit slot taken; `call_returned` re-times the budget if the call came back late.
+    grant: budgets.Grant | None = None
+
+
+def admit(generation: Generation) -> Admission:
+    """Give a claimed job a credential and a submit slot if one is free."""
+    grant, retry_at = budgets.admit(generation)
+    if grant is not None:
+        return Admission(admitted=True, grant=grant)
+    if retry_at is None:
+        return Admission(
+            admitted=False,
+            failure=Failure(
+                f"No usable {generation.get_provider_display()} credential: an admin of the "
+                "team must add (or re-enable) one on the Providers page",
+                FailureCategory.AUTH,
+                "NO_CREDENTIAL",
+                provider=generation.provider,
+            ),
+        )
+    return Admission(admitted=False, retry_at=retry_at)
+
+
+def call_returned(admission: Admission | None) -> None:
+    """The admitted submit call has returned: settle its slot (see `budgets.settle`)."""
+    if admission is not None and admission.grant is not None:
+        budgets.settle(admission.grant)
+
+
+def upstream_credential(generation: Generation) -> UpstreamCredential | None:
+    """The job's credential, decrypted here in the worker right before a call."""
+    credential = generation.credential if generation.credential_id else None
+    if credential is None:
+        return None
+    from studio.vault.credentials import to_upstream
+
+    return to_upstream(credential)
+
+
+def credential_rejected(credential_id: int, message: str) -> None:
+    """The upstream refused the credential: mark it unhealthy so no job picks it again."""
+    from studio.vault.credentials import mark_unhealthy
+    from studio.vault.models import ProviderCredential
+
+    credential = ProviderCredential.objects.filter(pk=credential_id).first()
+    if credential is not None and credential.healthy:
+        mark_unhealthy(credential, message)

@@ -1,0 +1,73 @@
+"""What generations asks of other apps, as small interfaces they register at start-up.
+
+Generations imports no other app. The catalog (products, Visual DNA, moodboards, style
+presets) plugs in a `ReferenceResolver` from its AppConfig.ready(); without one, requests
+carry no catalog ids (`check` refuses them) and the Studio page shows no catalog pickers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from django import forms
+
+from generations.models import Generation
+from studio.accounts.models import Team
+from studio.errors import InvalidFields
+
+# The request fields that name catalog objects.
+CATALOG_FIELDS = ("product_ids", "visual_dna_ids", "moodboard_id", "preset_id")
+
+
+class ReferenceResolver(Protocol):
+    """Turns catalog ids in a generation request into reference images and prompt text."""
+
+    def check(self, team: Team, validated: dict[str, Any]) -> None:
+        """Raise NotFound/InvalidFields unless every catalog id in the request is the team's
+        (or global): called before anything is charged."""
+
+    def resolve(
+        self, generation: Generation, directory: Path, first_index: int
+    ) -> tuple[dict[str, Path], str]:
+        """({"ref<N>": file written into `directory`, N from `first_index`}, prompt text)
+        for the generation's catalog ids; ids no longer usable raise NotFound."""
+
+    def add_pickers(self, form: forms.Form, team: Team, generation_type: str) -> None:
+        """Add the catalog's choice fields (the team's objects) to the Studio form."""
+
+    def picked(self, form: forms.Form) -> dict[str, Any]:
+        """The ids picked in those fields, as request fields (`product_ids`, …)."""
+
+
+class NoCatalog:
+    """The resolver when no catalog is installed: no catalog ids are accepted."""
+
+    def check(self, team: Team, validated: dict[str, Any]) -> None:
+        named = [field for field in CATALOG_FIELDS if validated.get(field)]
+        if named:
+            raise InvalidFields(f"{named[0]} is not available: this Studio has no catalog")
+
+    def resolve(
+        self, generation: Generation, directory: Path, first_index: int
+    ) -> tuple[dict[str, Path], str]:
+        return {}, ""
+
+    def add_pickers(self, form: forms.Form, team: Team, generation_type: str) -> None:
+        return None
+
+    def picked(self, form: forms.Form) -> dict[str, Any]:
+        return {}
+
+
+_resolver: ReferenceResolver = NoCatalog()
+
+
+def register_references(resolver: ReferenceResolver) -> None:
+    """Install the reference resolver (the catalog app calls this from its ready())."""
+    global _resolver
+    _resolver = resolver
+
+
+def references() -> ReferenceResolver:
+    return _resolver
