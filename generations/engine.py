@@ -87,6 +87,7 @@ class ProgressWriter:
         self.lease = timedelta(seconds=lease_seconds)
         self.last_value = 0
         self.last_write = 0.0
+        self.last_partial = 0.0
 
     def __call__(self, value: int) -> None:
         value = max(0, min(int(value), 99))  # 100 is written only with success
@@ -99,6 +100,17 @@ class ProgressWriter:
             progress__lt=value,
             state__in=[S.SUBMITTING, S.RUNNING, S.COLLECTING],
         ).update(progress=value, lease_until=timezone.now() + self.lease)
+
+    def partial(self, content: str, reasoning: str = "") -> None:
+        """The text a language model has written so far, shown while it is written."""
+        now = time.monotonic()
+        if now - self.last_partial < 0.3:
+            return
+        self.last_partial = now
+        Generation.objects.filter(pk=self.generation_id, state=S.SUBMITTING).update(
+            result_meta={"partial": {"content": content, "reasoning_content": reasoning}},
+            lease_until=timezone.now() + self.lease,
+        )
 
 
 # --- steps -------------------------------------------------------------------------------------

@@ -8,10 +8,9 @@ backoff, fail and refund, or keep waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
@@ -82,7 +81,23 @@ class Failed:
 Outcome = Finished | Pending | Failed
 
 
-ProgressCallback = Callable[[int], None]
+class Reporter(Protocol):
+    """What a running submit tells the engine while it works. Calls are cheap and never block
+    for long: the engine throttles the writes (progress never goes down; 100 is written only
+    with success).
+
+    `progress(value)` is the 0-99 progress; `partial(content, reasoning)` is the text written
+    so far by a language model (the whole text each time, not a delta), which the engine keeps
+    in `Generation.result_meta["partial"]` = `{"content", "reasoning_content"}` until the
+    answer is final, so pages and status polls can show it while it is written."""
+
+    def __call__(self, value: int) -> None: ...
+
+    def partial(self, content: str, reasoning: str = "") -> None: ...
+
+
+# Kept for adapters that only report progress: a Reporter is called like this.
+ProgressCallback = Reporter
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,18 @@ class ProviderAdapter:
     # Upstreams need a vault credential (and so have budgets); the offline engine does not.
     needs_credential: ClassVar[bool] = True
 
+    # Set where submit is I/O-bound upstream work (one synchronous HTTP call, a stream, a
+    # download): the engine hands the claimed job to the cluster's async runner, which awaits
+    # `asubmit` with hundreds of calls in flight in one process, instead of holding a worker
+    # process for the whole call. CPU work (the offline engine) keeps `submit` in a worker.
+    async_submit: ClassVar[bool] = False
+
     def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
+        raise NotImplementedError
+
+    async def asubmit(self, client: httpx.AsyncClient, job: Job, report: Reporter) -> Outcome:
+        """The coroutine form of `submit` for `async_submit` adapters: same outcomes, same
+        failure classification, over the runner's shared `client` (kept per host)."""
         raise NotImplementedError
 
     async def poll(self, client: httpx.AsyncClient, job: Job) -> Outcome:
