@@ -1,26 +1,35 @@
 """The cluster's clockwork: the dispatcher that polls upstreams and the sweeper that repairs.
 
-django-q2 has no delayed tasks and its scheduler ticks about every 30 s, so a one-minute
-schedule starts `run_dispatcher`, which holds a DB lease (one dispatcher at a time across
-every cluster) and loops for most of the minute, polling every running generation whose
-`next_poll_at` is due, concurrently, with one async httpx client.
+The dispatcher is continuous: every running job is polled when its `next_poll_at` is due, not
+in rounds that wait for the slowest poll. Each tick takes the due jobs (per-credential poll
+budgets, teams in turn), moves their `next_poll_at` ahead by POLL_CLAIM (so the next tick does
+not read them again, and a dispatcher that dies leaves them due again shortly), and starts
+their polls; finished polls are written back in batches, one UPDATE per batch. It runs in the
+async runner (generations/runner.py, a long-lived process holding the `dispatcher` lease),
+and, where no runner runs, in the one-minute `run_dispatcher` schedule of the task cluster.
+One dispatcher at a time across every cluster (a database lease).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from django.db.models import Count, Q
+from django.db import DatabaseError, connection
+from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from generations import budgets, engine
@@ -28,6 +37,7 @@ from generations.models import ACTIVE_STATES, Generation, GenerationState, Lease
 from generations.providers.base import (
     Failure,
     FailureCategory,
+    Job,
     Outcome,
     Pending,
     get_adapter,
@@ -38,8 +48,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 S = GenerationState
 BATCH = 2000
-POLL_CONCURRENCY = 100
+# Polls in flight at once: at 5,000 jobs polled every second against a 50 ms upstream,
+# about 250 are in flight (Little's law); the rest is headroom for slow upstreams.
+POLL_CONCURRENCY = 400
 POOL_SIZE = 2
+# A taken job's `next_poll_at` moves this far ahead until its poll's answer is written.
+POLL_CLAIM = timedelta(seconds=30)
+TICK = 0.05  # seconds between looks for due jobs when there were none
+WRITE_EVERY = 0.05  # seconds between batched writes of poll answers
+SEND_WAITING_EVERY = 0.05  # each team re-sends one waiting job per look
+WRITE_CHUNK = 400  # rows per UPDATE … CASE (SQLite's bound on variables per statement)
 
 
 def holder_name() -> str:
@@ -75,38 +93,72 @@ def interleave_by_team(generations: list[Generation]) -> list[Generation]:
     return ordered
 
 
-async def _poll_all(generations: list[Generation]) -> list[tuple[Generation, Outcome]]:
-    """Poll every job once, POLL_CONCURRENCY at a time.
+class DbThreads:
+    """Database work for an event loop, on a few threads of its own, so the loop never
+    blocks on a query. Each thread keeps its connection; a broken one is dropped."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+
+    async def __call__(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, _guarded, fn, args)
+
+    def close(self) -> None:
+        # The threads end here; their connections (thread-local) are closed with them.
+        self.executor.shutdown(wait=True)
+
+
+def _guarded(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    try:
+        return fn(*args)
+    except DatabaseError:
+        if not connection.is_usable():
+            connection.close()
+        raise
+    finally:
+        release_connection()
+
+
+def release_connection() -> None:
+    """After a unit of work on a helper thread: give the connection back where that is cheap
+    (PostgreSQL's pool, SQLite's per-process reuse), so a few threads never hold more than
+    their share of a small pool; without a pool the thread keeps its one connection."""
+    pooled = connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("pool")
+    if pooled and not connection.in_atomic_block:
+        connection.close()
+
+
+def widen_pool(size: int) -> None:
+    """Let this process's PostgreSQL pool hold `size` connections (a runner's threads);
+    call before the first query."""
+    from django.db import connections
+
+    pool = connections["default"].settings_dict.get("OPTIONS", {}).get("pool")
+    if isinstance(pool, dict):
+        pool["max_size"] = max(int(pool.get("max_size") or 0), size)
+
+
+class PollClients:
+    """The dispatcher's HTTP clients, kept for its whole life.
 
     httpcore's pool does work proportional to (waiting requests x connections) on every
     state change, so one big pool spends most of its time on bookkeeping. Many small pools
     (a job always maps to the same one, so keep-alive still works) cost a few times less
     CPU per poll; see bench/dispatcher.py.
     """
-    semaphore = asyncio.Semaphore(POLL_CONCURRENCY)
-    shards = max(1, POLL_CONCURRENCY // POOL_SIZE)
-    limits = httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
-    clients = [http.async_client(limits=limits) for _ in range(shards)]
 
-    async def one(generation: Generation) -> tuple[Generation, Outcome]:
-        adapter = get_adapter(generation.provider)
-        client = clients[generation.pk % shards]
-        async with semaphore:
-            try:
-                return generation, await adapter.poll(client, engine.job_for(generation))
-            except Exception as exc:  # a broken poll is retried later, not a failure
-                log.warning(
-                    "poll of %s raised %r",
-                    generation.uuid,
-                    exc,
-                    extra=engine.log_fields(generation, "poll"),
-                )
-                return generation, Pending(generation.upstream_handle, poll_after=10)
+    def __init__(self, concurrency: int = POLL_CONCURRENCY) -> None:
+        limits = httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
+        self.clients = [
+            http.async_client(limits=limits) for _ in range(max(1, concurrency // POOL_SIZE))
+        ]
 
-    try:
-        return await asyncio.gather(*(one(g) for g in generations))
-    finally:
-        for client in clients:
+    def for_job(self, generation_id: int) -> httpx.AsyncClient:
+        return self.clients[generation_id % len(self.clients)]
+
+    async def aclose(self) -> None:
+        for client in self.clients:
             await client.aclose()
 
 
@@ -144,14 +196,35 @@ def _send_waiting_jobs(now: datetime) -> None:
             engine.enqueue("generations.tasks.submit_generation", generation.pk)
 
 
+def _case(values: list[tuple[int, Any]], field: Any) -> Any:
+    """`CASE pk WHEN … THEN …` for one column of a batched UPDATE."""
+    case = Case(
+        *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in values),
+        output_field=field,
+    )
+    if connection.features.requires_casted_case_in_updates:
+        return Cast(case, output_field=field)
+    return case
+
+
+def set_next_polls(when: list[tuple[int, datetime]]) -> None:
+    """Move running jobs' next polls, one statement per WRITE_CHUNK jobs."""
+    for start in range(0, len(when), WRITE_CHUNK):
+        chunk = when[start : start + WRITE_CHUNK]
+        Generation.objects.filter(pk__in=[pk for pk, _ in chunk], state=S.RUNNING).update(
+            next_poll_at=_case(chunk, DateTimeField())
+        )
+
+
 def _within_poll_budgets(due: list[Generation]) -> tuple[list[Generation], list[budgets.Grant]]:
     """The due jobs whose credential has a poll slot now (and the slots taken for them); the
-    rest wait for theirs."""
+    rest wait for theirs (their next polls moved to their slots in one statement)."""
     by_credential: dict[int | None, list[Generation]] = defaultdict(list)
     for generation in due:
         by_credential[generation.credential_id].append(generation)
     chosen: list[Generation] = []
     grants: list[budgets.Grant] = []
+    later: list[tuple[int, datetime]] = []
     for credential_id, jobs in by_credential.items():
         if credential_id is None:
             chosen.extend(jobs)
@@ -162,16 +235,203 @@ def _within_poll_budgets(due: list[Generation]) -> tuple[list[Generation], list[
         granted = grant.count
         chosen.extend(jobs[:granted])
         if granted < len(jobs):
-            # Keep their order, and spare the next rounds from reading them again.
+            # Keep their order, and spare the next ticks from reading them again.
             resume = budgets.next_slot_at(credential_id, "poll")
             credential = jobs[0].credential
             assert credential is not None
             step = timedelta(seconds=budgets.interval(credential.polls_per_minute))
-            for position, job in enumerate(jobs[granted:]):
-                Generation.objects.filter(pk=job.pk, state=S.RUNNING).update(
-                    next_poll_at=resume + step * position
-                )
+            later += [(job.pk, resume + step * i) for i, job in enumerate(jobs[granted:])]
+    set_next_polls(later)
     return chosen, grants
+
+
+@dataclass
+class TakenPoll:
+    generation: Generation
+    job: Job
+    grant: budgets.Grant | None = None  # its poll slot's grant: the call's send is stamped
+
+
+def take_due(limit: int = BATCH) -> tuple[list[TakenPoll], list[budgets.Grant]]:
+    """The running jobs due now that have a poll slot, taken: their next poll moves
+    POLL_CLAIM ahead until the answer is written (one statement for them all)."""
+    now = timezone.now()
+    due = list(
+        Generation.objects.filter(state=S.RUNNING, next_poll_at__lte=now)
+        .select_related("team", "model", "credential")
+        .order_by("next_poll_at")[:limit]
+    )
+    if not due:
+        return [], []
+    due, grants = _within_poll_budgets(due)
+    claim = now + POLL_CLAIM
+    for start in range(0, len(due), WRITE_CHUNK):
+        Generation.objects.filter(
+            pk__in=[g.pk for g in due[start : start + WRITE_CHUNK]], state=S.RUNNING
+        ).update(next_poll_at=claim)
+    by_credential = {grant.credential_id: grant for grant in grants}
+    return [
+        TakenPoll(g, engine.job_for(g), by_credential.get(g.credential_id or 0))
+        for g in interleave_by_team(due)
+    ], grants
+
+
+def write_answers(answers: list[tuple[Generation, Outcome]]) -> None:
+    """Write polls' answers: the usual "still running" ones batched (one UPDATE … CASE per
+    WRITE_CHUNK jobs), anything else through the state machine, one by one."""
+    pending: list[tuple[Generation, Outcome]] = [
+        (g, o) for g, o in answers if isinstance(o, Pending)
+    ]
+    for start in range(0, len(pending), WRITE_CHUNK):
+        _write_pending(pending[start : start + WRITE_CHUNK])
+    for generation, outcome in answers:
+        if isinstance(outcome, Pending):
+            continue
+        answer = type(outcome).__name__.lower()
+        log.info(
+            "generation %s polled: %s",
+            generation.uuid,
+            answer,
+            extra=engine.log_fields(generation, "poll", outcome=answer),
+        )
+        engine.apply_outcome(generation.pk, outcome, S.RUNNING, collect_inline=False)
+
+
+def _write_pending(chunk: list[tuple[Generation, Outcome]]) -> None:
+    """One UPDATE for a chunk of "still running" answers: handle, next poll, progress.
+
+    Written as SQL: the ORM's Case/When costs ~0.1 ms per row to build and compile, more
+    than the poll itself."""
+    now = timezone.now()
+    ops = connection.ops
+    postgres = connection.vendor == "postgresql"
+    meta = Generation._meta
+    table = ops.quote_name(meta.db_table)
+    pk, handle, due, progress, state = (
+        ops.quote_name(str(getattr(meta.get_field(name), "column", name)))
+        for name in ("id", "upstream_handle", "next_poll_at", "progress", "state")
+    )
+    whens = " ".join(["WHEN %s THEN %s"] * len(chunk))
+    json_cast, time_cast = ("::jsonb", "::timestamptz") if postgres else ("", "")
+    handles: list[Any] = []
+    dues: list[Any] = []
+    progresses: list[Any] = []
+    for generation, outcome in chunk:
+        assert isinstance(outcome, Pending)
+        handles += [generation.pk, json.dumps(outcome.handle)]
+        when = now + timedelta(seconds=outcome.poll_after)
+        dues += [generation.pk, ops.adapt_datetimefield_value(when)]
+        progresses += [generation.pk, max(generation.progress, min(int(outcome.progress or 0), 99))]
+    # Only quoted column names from the model go into the text; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET "  # noqa: S608
+        f"{handle} = (CASE {pk} {whens} END){json_cast}, "
+        f"{due} = (CASE {pk} {whens} END){time_cast}, "
+        f"{progress} = CASE {pk} {whens} END "
+        f"WHERE {pk} IN ({', '.join(['%s'] * len(chunk))}) AND {state} = %s"
+    )
+    params = [*handles, *dues, *progresses, *(g.pk for g, _ in chunk), S.RUNNING.value]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+async def poll_one(clients: PollClients, taken: TakenPoll) -> Outcome:
+    generation = taken.generation
+    try:
+        adapter = get_adapter(generation.provider)
+        with budgets.sending(taken.grant):  # a poll that left on time moves no budget
+            return await adapter.poll(clients.for_job(generation.pk), taken.job)
+    except Exception as exc:  # a broken poll is retried later, not a failure
+        log.warning(
+            "poll of %s raised %r",
+            generation.uuid,
+            exc,
+            extra=engine.log_fields(generation, "poll"),
+        )
+        return Pending(generation.upstream_handle, poll_after=10)
+
+
+class Dispatcher:
+    """The continuous dispatcher on an event loop (see the module's docstring)."""
+
+    def __init__(self, db: DbThreads, clients: PollClients | None = None) -> None:
+        self.db = db
+        self.clients = clients or PollClients()
+        self.slots = asyncio.Semaphore(POLL_CONCURRENCY)
+        self.answers: list[tuple[Generation, Outcome]] = []
+        self.answered = asyncio.Event()
+        self.in_flight = 0
+        self.polled = 0
+        self.groups: set[asyncio.Task[None]] = set()
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Dispatch until `stop` is set; then finish the polls in flight."""
+        writer = asyncio.create_task(self._write_loop())
+        waiting_sent = 0.0
+        try:
+            while not stop.is_set():
+                if time.monotonic() - waiting_sent >= SEND_WAITING_EVERY:
+                    waiting_sent = time.monotonic()
+                    await self.db(_send_waiting_jobs, timezone.now())
+                room = min(BATCH, POLL_CONCURRENCY * 4 - self.in_flight)
+                started = await self.start_due(room) if room > 0 else 0
+                if started < room or room <= 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), TICK)
+            while self.in_flight:
+                await asyncio.sleep(TICK)
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
+            await self.flush()
+        return self.polled
+
+    async def start_due(self, limit: int) -> int:
+        taken, grants = await self.db(take_due, limit)
+        if taken:
+            self.in_flight += len(taken)
+            group = asyncio.create_task(self._poll_group(taken, grants))
+            self.groups.add(group)
+            group.add_done_callback(self.groups.discard)
+        elif grants:
+            await self.db(_settle, grants)
+        return len(taken)
+
+    async def _poll_group(self, taken: list[TakenPoll], grants: list[budgets.Grant]) -> None:
+        async def one(item: TakenPoll) -> None:
+            async with self.slots:
+                outcome = await poll_one(self.clients, item)
+            self.answers.append((item.generation, outcome))
+            self.in_flight -= 1
+            self.polled += 1
+            self.answered.set()
+
+        await asyncio.gather(*(one(item) for item in taken))
+        if grants:  # polls that came back late re-time their budget
+            await self.db(_settle, grants)
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self.answered.wait()
+            await asyncio.sleep(WRITE_EVERY)  # let a batch gather
+            await self.flush()
+
+    async def flush(self) -> None:
+        self.answered.clear()
+        answers, self.answers = self.answers, []
+        if answers:
+            try:
+                await self.db(write_answers, answers)
+            except Exception:  # their claims run out and they are polled again
+                log.exception("writing %d poll answers failed", len(answers))
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+
+def _settle(grants: list[budgets.Grant]) -> None:
+    for grant in grants:
+        budgets.settle(grant)
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -185,60 +445,66 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
+async def _poll_all(taken: list[TakenPoll]) -> list[tuple[Generation, Outcome]]:
+    clients = PollClients()
+    slots = asyncio.Semaphore(POLL_CONCURRENCY)
+
+    async def one(item: TakenPoll) -> tuple[Generation, Outcome]:
+        async with slots:
+            return item.generation, await poll_one(clients, item)
+
+    try:
+        return await asyncio.gather(*(one(item) for item in taken))
+    finally:
+        await clients.aclose()
+
+
 def dispatch_once() -> int:
-    """One round: re-send due waiting jobs, poll due running ones. Returns how many polled."""
-    now = timezone.now()
-    _send_waiting_jobs(now)
-    due = list(
-        Generation.objects.filter(state=S.RUNNING, next_poll_at__lte=now)
-        .select_related("team", "model", "credential")
-        .order_by("next_poll_at")[:BATCH]
-    )
-    due, grants = _within_poll_budgets(due)
-    if not due:
-        return 0
-    results = _run_coroutine(_poll_all(interleave_by_team(due)))
-    for grant in grants:  # polls that came back late re-time their budget
-        budgets.settle(grant)
-    for generation, outcome in results:
-        if isinstance(outcome, Pending):
-            # The common case, kept to one UPDATE per job.
-            updates = {
-                "upstream_handle": outcome.handle,
-                "next_poll_at": timezone.now() + timedelta(seconds=outcome.poll_after),
-            }
-            query = Generation.objects.filter(pk=generation.pk, state=S.RUNNING)
-            if outcome.progress is not None and outcome.progress > generation.progress:
-                updates["progress"] = min(int(outcome.progress), 99)
-            query.update(**updates)
-        else:
-            answer = type(outcome).__name__.lower()
-            log.info(
-                "generation %s polled: %s",
-                generation.uuid,
-                answer,
-                extra=engine.log_fields(generation, "poll", outcome=answer),
-            )
-            engine.apply_outcome(generation.pk, outcome, S.RUNNING, collect_inline=False)
-    return len(due)
+    """One pass, in the calling thread (tests, tools): re-send due waiting jobs, poll every
+    due running job once and write the answers. Returns how many were polled."""
+    _send_waiting_jobs(timezone.now())
+    taken, grants = take_due()
+    answers = _run_coroutine(_poll_all(taken)) if taken else []
+    _settle(grants)
+    write_answers(answers)
+    return len(taken)
 
 
 def run_dispatcher(budget_seconds: float = 50.0) -> int:
+    """The scheduled fallback: dispatch for `budget_seconds` unless a runner (or another
+    cluster) holds the dispatcher lease."""
     holder = holder_name()
-    if not acquire_lease("dispatcher", holder, budget_seconds + 20):
+    ttl = budget_seconds + 20
+    if not acquire_lease("dispatcher", holder, ttl):
         return 0
-    polled = 0
-    end = time.monotonic() + budget_seconds
+    if budget_seconds <= 0:
+        release_lease("dispatcher", holder)
+        return 0
+
+    async def loop() -> int:
+        db = DbThreads(4, "dispatch")
+        dispatcher = Dispatcher(db)
+        stop = asyncio.Event()
+
+        async def keep_lease() -> None:
+            end = time.monotonic() + budget_seconds
+            while time.monotonic() < end:
+                await asyncio.sleep(min(5.0, max(0.0, end - time.monotonic())))
+                await db(acquire_lease, "dispatcher", holder, ttl)
+            stop.set()
+
+        keeper = asyncio.create_task(keep_lease())
+        try:
+            return await dispatcher.run(stop)
+        finally:
+            keeper.cancel()
+            await dispatcher.aclose()
+            await asyncio.get_running_loop().run_in_executor(None, db.close)
+
     try:
-        while time.monotonic() < end:
-            count = dispatch_once()
-            polled += count
-            acquire_lease("dispatcher", holder, budget_seconds + 20)
-            if count == 0:
-                time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+        return _run_coroutine(loop())
     finally:
         release_lease("dispatcher", holder)
-    return polled
 
 
 def sweep() -> dict[str, int]:
@@ -258,6 +524,22 @@ def sweep() -> dict[str, int]:
             ),
         ):
             counts["timed_out"] += 1
+    # Handed to the async runner, never taken (no runner was left to take it): it was never
+    # sent, so it goes back to the queue whatever the adapter, its attempt given back.
+    for pk, lease_until in Generation.objects.filter(
+        state=S.SUBMITTING, lease_until__lt=now, handoff__isnull=False, runner=""
+    ).values_list("pk", "lease_until"):
+        if Generation.objects.filter(
+            pk=pk, state=S.SUBMITTING, lease_until=lease_until, runner=""
+        ).update(
+            state=S.QUEUED,
+            lease_until=now + engine.REQUEUE_AFTER,
+            next_poll_at=None,
+            handoff=None,
+            attempts=F("attempts") - 1,
+        ):
+            engine.enqueue("generations.tasks.submit_generation", pk)
+            counts["resubmitted"] += 1
     for generation in Generation.objects.filter(
         state=S.SUBMITTING, lease_until__lt=now
     ).select_related("team", "model"):

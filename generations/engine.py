@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generations import assets, credentials
+from generations import assets, credentials, notify
 from generations import inputs as job_inputs
 from generations.models import ACTIVE_STATES, Generation, GenerationState
 from generations.providers.base import (
@@ -169,25 +169,43 @@ def submit(generation_id: int) -> None:
         submitted_at=now,
         next_poll_at=None,
         attempts=F("attempts") + 1,
+        handoff=None,
+        runner="",
     )
     if claimed != 1:
         return  # another worker has it, or it was cancelled meanwhile
+    if adapter.async_submit and hand_off(generation, found):
+        return  # the async runner makes the call (generations/runner.py)
     # The submit slot is taken last, right before the call, so the time between taking it
     # and the request reaching the upstream usually stays within the budget's jitter margin.
-    admission = _admit(generation) if adapter.needs_credential else None
+    admission = admit_claimed(generation) if adapter.needs_credential else None
     if admission is not None and not admission.admitted:
-        Generation.objects.filter(pk=generation_id).update(attempts=F("attempts") - 1)
         return
     progress = ProgressWriter(generation_id, adapter.submit_lease_seconds)
     try:
-        outcome = adapter.submit(job_for(generation, found), progress)
+        with credentials.sending(admission):  # stamps when the call leaves (budgets.settle)
+            outcome = adapter.submit(job_for(generation, found), progress)
     except Exception as exc:  # an adapter bug must not leave the job hanging
-        log.exception(
-            "submit of %s raised", generation.uuid, extra=log_fields(generation, "submit")
-        )
-        outcome = Failed(
-            Failure(str(exc) or exc.__class__.__name__, FailureCategory.INTERNAL, "SUBMIT_ERROR")
-        )
+        outcome = submit_raised(generation, exc)
+    finish_submit(generation, admission, outcome, collect_inline=True)
+
+
+def submit_raised(generation: Generation, exc: BaseException) -> Failed:
+    """The outcome of a submit whose adapter raised: a bug must not leave the job hanging."""
+    log.exception("submit of %s raised", generation.uuid, extra=log_fields(generation, "submit"))
+    return Failed(
+        Failure(str(exc) or exc.__class__.__name__, FailureCategory.INTERNAL, "SUBMIT_ERROR")
+    )
+
+
+def finish_submit(
+    generation: Generation,
+    admission: credentials.Admission | None,
+    outcome: Outcome,
+    *,
+    collect_inline: bool,
+) -> None:
+    """The submit call has answered: settle its budget slot, log, apply the outcome."""
     # Before anything else (collecting inline can take long): a call that came back late
     # re-times the budget so the next calls keep a full window from it.
     credentials.call_returned(admission)
@@ -198,11 +216,54 @@ def submit(generation_id: int) -> None:
         answer,
         extra=log_fields(generation, "submit", outcome=answer, attempt=generation.attempts + 1),
     )
-    apply_outcome(generation_id, outcome, S.SUBMITTING, collect_inline=True)
+    apply_outcome(generation.pk, outcome, S.SUBMITTING, collect_inline=collect_inline)
 
 
-def _admit(generation: Generation) -> credentials.Admission:
-    """Give a claimed job a credential and a submit slot, or put it back to wait its turn."""
+# A handed-off submit no runner took within this long is re-queued by the sweeper (it was
+# never sent); a runner that took one renews its lease while the call runs.
+HANDOFF_LEASE = timedelta(seconds=30)
+RUNNER_LEASE_PREFIX = "runner:"
+
+
+def runner_alive() -> bool:
+    """Some async runner renewed its slot lease recently (see generations/runner.py)."""
+    from generations.models import Lease
+
+    return Lease.objects.filter(
+        name__startswith=RUNNER_LEASE_PREFIX, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def hand_off(generation: Generation, inputs: dict[str, Path]) -> bool:
+    """Leave a claimed submit to the async runner; False (the worker calls) when none runs.
+
+    The job stays `submitting`: a runner takes it with a conditional UPDATE of `runner`, so
+    crash safety is the sweeper's as for a worker (see `dispatch.sweep`)."""
+    if not runner_alive():
+        return False
+    Generation.objects.filter(pk=generation.pk, state=S.SUBMITTING).update(
+        handoff={
+            "inputs": {name: str(path) for name, path in inputs.items()},
+            "prompt": generation.params.get("prompt"),
+        },
+        runner="",
+        lease_until=timezone.now() + HANDOFF_LEASE,
+    )
+    return True
+
+
+def job_from_handoff(generation: Generation) -> Job:
+    """The Job a runner calls with: what the worker prepared when it handed the job off."""
+    handoff = generation.handoff or {}
+    if handoff.get("prompt") is not None:
+        generation.params = {**generation.params, "prompt": handoff["prompt"]}
+    inputs = {name: Path(path) for name, path in (handoff.get("inputs") or {}).items()}
+    return job_for(generation, inputs)
+
+
+def admit_claimed(generation: Generation) -> credentials.Admission:
+    """Give a claimed job a credential and a submit slot, or put it back to wait its turn
+    (its claim's attempt given back: it was never sent)."""
     admission = credentials.admit(generation)
     if admission.admitted:
         return admission
@@ -214,6 +275,7 @@ def _admit(generation: Generation) -> credentials.Admission:
         state=S.QUEUED,
         lease_until=timezone.now() + REQUEUE_AFTER,
         next_poll_at=admission.retry_at,
+        attempts=F("attempts") - 1,
     )
     return admission
 
@@ -355,10 +417,17 @@ def collect(generation_id: int) -> None:
     generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
     if generation is None or generation.state != S.COLLECTING:
         return
+    directory = work_dir(generation)
+    if generation.type == "chat":
+        # A chat answer has no files: succeed, settle its tokens, write the message, once.
+        from generations.chat import services as chat
+
+        chat.settle(generation)
+        shutil.rmtree(directory, ignore_errors=True)
+        return
     Generation.objects.filter(pk=generation_id, state=S.COLLECTING).update(
         lease_until=timezone.now() + COLLECT_LEASE
     )
-    directory = work_dir(generation)
     outputs = (generation.upstream_handle or {}).get("outputs") or []
     # A team's own credential is the team admin's choice of upstream: its result URLs get
     # the same private-address policy as URLs users type in.
@@ -412,6 +481,7 @@ def collect(generation_id: int) -> None:
     if not finished:  # cancelled while we were copying: the files must not linger
         assets.delete_assets(generation)
     else:
+        notify.notify_finished(generation_id)
         log.info(
             "generation %s collected: %d output(s)",
             generation.uuid,
@@ -448,6 +518,7 @@ def _finish_unsuccessfully(
         if entry is not None:
             Generation.objects.filter(pk=generation_id).update(credits_refunded=entry.amount)
             generation.credits_refunded = entry.amount
+        notify.notify_finished(generation_id)  # once this transaction commits
     assets.delete_assets(generation)
     shutil.rmtree(work_dir(generation), ignore_errors=True)
     return generation
@@ -489,4 +560,8 @@ def cancel(generation_id: int) -> Generation | None:
 def enqueue(func: str, *args: Any) -> None:
     from django_q.tasks import async_task
 
-    async_task(func, *args, group="generations")
+    # Tasks that may store a result (a 2 GB video) get the collect timeout, not the cluster's.
+    if func in ("generations.tasks.collect_generation", "generations.tasks.submit_generation"):
+        async_task(func, *args, group="generations", timeout=settings.STUDIO_COLLECT_TIMEOUT)
+    else:
+        async_task(func, *args, group="generations")

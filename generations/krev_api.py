@@ -2,23 +2,22 @@
 
 Krev's documented responses carry the finished images or video inline. Studio waits up to
 STUDIO_INLINE_WAIT_SECONDS for the job and otherwise answers 202 with the generation id to
-poll. The wait is an async sleep loop with each look at the database done in a pooled
-thread, so a waiting request holds no worker thread (see bench/inline_wait.py).
+poll. The wait is woken by the job's end (generations/notify.py: one listener per process,
+no database session per waiter), so a waiting request holds no worker thread and answers
+within milliseconds of the job finishing (see bench/inline_wait.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from generations import presenters, services
+from generations import notify, presenters, services
 from generations.kolbo_api import team_generation
 from generations.models import TERMINAL_STATES, Generation, GenerationType, Source
 from studio.api.auth import api_key, caller_key
@@ -119,26 +118,11 @@ def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> G
     ).generation
 
 
-def _state_of(generation_id: int) -> str | None:
-    try:
-        return Generation.objects.filter(pk=generation_id).values_list("state", flat=True).first()
-    finally:
-        close_old_connections()
-
-
 async def wait_until_finished(generation: Generation, timeout: float) -> None:
-    """Sleep until the generation reaches a terminal state or `timeout` passes."""
+    """Wait until the generation reaches a terminal state or `timeout` passes."""
     if generation.state in TERMINAL_STATES or timeout <= 0:
         return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    delay = 0.2
-    while loop.time() < deadline:
-        await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
-        state = await sync_to_async(_state_of, thread_sensitive=False)(generation.pk)
-        if state in TERMINAL_STATES:
-            return
-        delay = min(delay * 1.5, 1.0)
+    await notify.wait_for_finish(generation.pk, timeout)
 
 
 def _reload(generation: Generation) -> Generation:

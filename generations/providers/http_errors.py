@@ -25,6 +25,7 @@ until the upstream answers or the engine's deadline passes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email.utils
 import json
@@ -33,6 +34,7 @@ import mimetypes
 import random
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,7 +46,9 @@ from generations.providers.base import (
     FailureCategory,
     Finished,
     Job,
+    Outcome,
     Pending,
+    ProgressCallback,
     ProviderAdapter,
     UpstreamCredential,
 )
@@ -471,6 +475,39 @@ class HttpAdapter(ProviderAdapter):
         except ValueError:
             return Failed(malformed(self.name, submit=True))
 
+    async def asubmit_call(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        credential: UpstreamCredential,
+        **kwargs: Any,
+    ) -> Any:
+        """`submit_call` on the async runner's client: the parsed JSON (or the response when
+        `raw=True`), or a Failed, classified the same way."""
+        raw = kwargs.pop("raw", False)
+        headers = {**self.auth_headers(credential), **kwargs.pop("headers", {})}
+        try:
+            response = await self.request_async(
+                client,
+                method,
+                url,
+                operation="submit",
+                headers=headers,
+                timeout=kwargs.pop("timeout", self.submit_timeout),
+                **kwargs,
+            )
+        except httpx.HTTPError as exc:
+            return Failed(exception_failure(exc, self.name, sent_paid_request=True))
+        if response.status_code >= 400:
+            return Failed(classify_response(response, self.name))
+        if raw:
+            return response
+        try:
+            return json_body(response)
+        except ValueError:
+            return Failed(malformed(self.name, submit=True))
+
     async def poll_call(
         self, client: httpx.AsyncClient, method: str, url: str, job: Job, **kwargs: Any
     ) -> Any:
@@ -501,6 +538,52 @@ class HttpAdapter(ProviderAdapter):
             raise check_transport(exc, self.name) from None
         check_response(response, self.name)
         return response
+
+
+def run_async_submit(adapter: ProviderAdapter, job: Job, progress: ProgressCallback) -> Outcome:
+    """`submit` for an `async_submit` adapter called where no runner runs (a worker, a tool):
+    its `asubmit` on a client of its own, to completion, in this thread."""
+    from studio import http
+
+    reporter = _OffLoopReporter(progress)
+
+    async def call() -> Outcome:
+        async with http.async_client() as client:
+            return await adapter.asubmit(client, job, reporter)
+
+    try:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(call())
+        with ThreadPoolExecutor(max_workers=1) as pool:  # called from async code: not its loop
+            return pool.submit(asyncio.run, call()).result()
+    finally:
+        reporter.close()
+
+
+class _OffLoopReporter:
+    """The worker's reporter (database writes) called from a coroutine: each call runs, in
+    order, on one thread of its own, so the event loop never blocks on (or, as Django
+    requires, never makes) a database write; the last one is done before the outcome."""
+
+    def __init__(self, progress: ProgressCallback) -> None:
+        self.progress = progress
+        self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def __call__(self, value: int) -> None:
+        self.pool.submit(self.progress, value)
+
+    def partial(self, content: str, reasoning: str = "") -> None:
+        write = getattr(self.progress, "partial", None)
+        if write is not None:
+            self.pool.submit(write, content, reasoning)
+
+    def close(self) -> None:
+        from django.db import connections
+
+        self.pool.submit(connections.close_all)  # the thread's own connection
+        self.pool.shutdown(wait=True)
 
 
 class UpstreamError(Exception):

@@ -5,23 +5,28 @@ Bearer <secret>`, all synchronous — `submit` answers `Finished` or `Failed`, n
 - `POST {base}/images/generations` `{model, prompt, n, size[, quality]}` → `{data: [{b64_json}
   | {url}]}`; base64 images are written to the job's work dir and returned as paths.
 - `POST {base}/audio/speech` `{model, input, voice, response_format: "wav"}` → the audio bytes.
-- `POST {base}/chat/completions` `{model, messages}` → `choices[0].message.content`, returned as
-  `Finished([], meta={"content", "model", "usage"})` (chat has no files).
+- `POST {base}/chat/completions`, streamed (generations/providers/openai_chat.py) →
+  `Finished([], meta={"content", "reasoning_content", "model", "usage"})` (chat has no files).
 - `GET {base}/models` is the credential check.
 
 Reconcile: a synchronous call has nothing to look up afterwards — if the answer was lost, the
-result is lost with it and nothing more can arrive, so `reconcile` returns None (refund).
+result is lost with it and nothing more can arrive, so `reconcile` returns None (refund). A
+chat answer is the exception: asking again is cheap and what the user wants, so a lost chat
+call answers a retryable failure and the engine asks again (charged once either way).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from generations.providers import http_errors as he
+from generations.providers import openai_chat
 from generations.providers.base import (
     Failed,
     Failure,
@@ -31,6 +36,7 @@ from generations.providers.base import (
     Outcome,
     Output,
     ProgressCallback,
+    Reporter,
     UpstreamCredential,
 )
 
@@ -50,17 +56,9 @@ def image_size(model: str, aspect: str, hd: bool) -> str:
     return f"{int(w * scale) // 64 * 64}x{int(h * scale) // 64 * 64}"
 
 
-def chat_messages(params: dict[str, Any]) -> list[dict[str, str]]:
-    messages = params.get("messages")
-    if isinstance(messages, list) and messages:
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
-    out = []
-    if params.get("system_prompt"):
-        out.append({"role": "system", "content": str(params["system_prompt"])})
-    out.append(
-        {"role": "user", "content": str(params.get("message") or params.get("prompt") or "")}
-    )
-    return out
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 class OpenAICompatAdapter(he.HttpAdapter):
@@ -68,6 +66,8 @@ class OpenAICompatAdapter(he.HttpAdapter):
     default_base_url = "https://api.openai.com/v1"
     idempotent_submit = False
     submit_lease_seconds = 300  # image generation answers in up to a few minutes
+    # Every call waits on the upstream for its whole answer: the async runner makes them.
+    async_submit = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,12 +80,24 @@ class OpenAICompatAdapter(he.HttpAdapter):
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
+        if job.type in ("image", "speech", "chat"):
+            return he.run_async_submit(self, job, progress)
+        return self._unsupported(job)
+
+    async def asubmit(self, client: httpx.AsyncClient, job: Job, report: Reporter) -> Outcome:
+        credential = job.credential
+        if credential is None:
+            return he.no_credential(NAME)
         if job.type == "image":
-            return self._image(job, credential)
+            return await self._image(client, job, credential)
         if job.type == "speech":
-            return self._speech(job, credential)
+            return await self._speech(client, job, credential)
         if job.type == "chat":
-            return self._chat(job, credential)
+            url = f"{self.base(credential)}/chat/completions"
+            return await openai_chat.stream_chat(self, client, url, job, credential, report)
+        return self._unsupported(job)
+
+    def _unsupported(self, job: Job) -> Failed:
         return Failed(
             Failure(
                 f"OpenAI-compatible APIs do not do {job.type}",
@@ -95,7 +107,9 @@ class OpenAICompatAdapter(he.HttpAdapter):
             )
         )
 
-    def _image(self, job: Job, credential: UpstreamCredential) -> Outcome:
+    async def _image(
+        self, client: httpx.AsyncClient, job: Job, credential: UpstreamCredential
+    ) -> Outcome:
         p, model = job.params, job.upstream_model
         body: dict[str, Any] = {
             "model": model,
@@ -107,11 +121,24 @@ class OpenAICompatAdapter(he.HttpAdapter):
             body["quality"] = "hd"
         elif p.get("hd") and model.startswith("gpt-image"):
             body["quality"] = "high"
-        data = self.submit_call(
-            "POST", f"{self.base(credential)}/images/generations", credential, json=body
+        response = await self.asubmit_call(
+            client,
+            "POST",
+            f"{self.base(credential)}/images/generations",
+            credential,
+            json=body,
+            raw=True,
         )
-        if he.is_outcome(data):
-            return data
+        if he.is_outcome(response):
+            return response
+        # Parsing and decoding megabytes of base64 is CPU: off the runner's loop.
+        return await asyncio.to_thread(self._images_answer, job, response)
+
+    def _images_answer(self, job: Job, response: httpx.Response) -> Outcome:
+        try:
+            data = he.json_body(response)
+        except ValueError:
+            return Failed(he.malformed(NAME, submit=True))
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list) or not items:
             return Failed(he.malformed(NAME, submit=True, detail=": no images in the answer"))
@@ -136,7 +163,9 @@ class OpenAICompatAdapter(he.HttpAdapter):
             meta["prompt_used"] = next(r for r in revised if r)
         return Finished(outputs, meta)
 
-    def _speech(self, job: Job, credential: UpstreamCredential) -> Outcome:
+    async def _speech(
+        self, client: httpx.AsyncClient, job: Job, credential: UpstreamCredential
+    ) -> Outcome:
         p = job.params
         body = {
             "model": job.upstream_model,
@@ -144,8 +173,8 @@ class OpenAICompatAdapter(he.HttpAdapter):
             "voice": p.get("voice") or "alloy",
             "response_format": "wav",
         }
-        response = self.submit_call(
-            "POST", f"{self.base(credential)}/audio/speech", credential, json=body, raw=True
+        response = await self.asubmit_call(
+            client, "POST", f"{self.base(credential)}/audio/speech", credential, json=body, raw=True
         )
         if he.is_outcome(response):
             return response
@@ -153,40 +182,9 @@ class OpenAICompatAdapter(he.HttpAdapter):
         kind = response.headers.get("content-type", "").split(";")[0]
         if kind.startswith(("application/json", "text/")) or not response.content:
             return Failed(he.malformed(NAME, submit=True, detail=": no audio in the answer"))
-        job.work_dir.mkdir(parents=True, exist_ok=True)
         path = job.work_dir / "speech-0.wav"
-        path.write_bytes(response.content)
+        await asyncio.to_thread(_write, path, response.content)
         return Finished([Output(path=path)], {"voice": body["voice"]})
-
-    def _chat(self, job: Job, credential: UpstreamCredential) -> Outcome:
-        body = {"model": job.upstream_model, "messages": chat_messages(job.params)}
-        data = self.submit_call(
-            "POST", f"{self.base(credential)}/chat/completions", credential, json=body
-        )
-        if he.is_outcome(data):
-            return data
-        try:
-            choice = data["choices"][0]
-            content = choice["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            return Failed(he.malformed(NAME, submit=True, detail=": no choices in the answer"))
-        if choice.get("finish_reason") == "content_filter":
-            return Failed(
-                Failure(
-                    "The upstream's content filter stopped the reply",
-                    FailureCategory.CONTENT_POLICY,
-                    "CONTENT_POLICY",
-                    provider=NAME,
-                )
-            )
-        return Finished(
-            [],
-            {
-                "content": content or "",
-                "model": data.get("model", job.upstream_model),
-                "usage": data.get("usage") or {},
-            },
-        )
 
     async def poll(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         # Synchronous: submit already answered. A stray poll (e.g. after a reconcile) fails.
@@ -200,6 +198,8 @@ class OpenAICompatAdapter(he.HttpAdapter):
         )
 
     def reconcile(self, job: Job) -> Outcome | None:
+        if job.type == "chat":  # see the module's docstring: ask again
+            return openai_chat.stream_lost(NAME)
         return None  # a synchronous answer that was lost cannot be fetched again
 
     def check_credential(self, credential: UpstreamCredential) -> None:

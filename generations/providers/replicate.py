@@ -35,6 +35,7 @@ from generations.providers.base import (
     Output,
     Pending,
     ProgressCallback,
+    Reporter,
     UpstreamCredential,
 )
 from generations.providers.fal import derived_seed
@@ -123,6 +124,8 @@ class ReplicateAdapter(he.HttpAdapter):
     idempotent_submit = False
     submit_lease_seconds = 120
     wait_seconds = 5  # `Prefer: wait=N` on submits of quick models (images)
+    # A submit may wait for the answer (`Prefer: wait`): the async runner makes them.
+    async_submit = True
 
     def auth_headers(self, credential: UpstreamCredential) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential.secret}"}
@@ -174,6 +177,9 @@ class ReplicateAdapter(he.HttpAdapter):
         return he.poll_wait(job, he.malformed(NAME, submit=False, detail=f": status {status!r}"))
 
     def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
+        return he.run_async_submit(self, job, progress)
+
+    async def asubmit(self, client: httpx.AsyncClient, job: Job, report: Reporter) -> Outcome:
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
@@ -194,7 +200,7 @@ class ReplicateAdapter(he.HttpAdapter):
             if job.type == "image" and self.wait_seconds
             else {}
         )
-        data = self.submit_call("POST", url, credential, json=body, headers=headers)
+        data = await self.asubmit_call(client, "POST", url, credential, json=body, headers=headers)
         if he.is_outcome(data):
             return data
         if not isinstance(data, dict) or not data.get("id"):

@@ -10,7 +10,7 @@ import asyncio
 import json
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    # A streamed body (Server-Sent Events): sent with chunked transfer encoding as it comes.
+    stream: AsyncIterator[bytes] | None = None
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Response:
@@ -114,14 +116,25 @@ class LoopbackServer:
                 finally:
                     self.in_flight -= 1
                 assert isinstance(response, Response)
+                length = (
+                    "Transfer-Encoding: chunked"
+                    if response.stream is not None
+                    else f"Content-Length: {len(response.body)}"
+                )
                 head = [
                     f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'OK')}",
                     f"Content-Type: {response.content_type}",
-                    f"Content-Length: {len(response.body)}",
+                    length,
                     *(f"{k}: {v}" for k, v in response.headers.items()),
                 ]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
                 await writer.drain()
+                if response.stream is not None:
+                    async for chunk in response.stream:
+                        writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        await writer.drain()
+                    writer.write(b"0\r\n\r\n")
+                    await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
             return  # CancelledError: the server is stopping
         finally:

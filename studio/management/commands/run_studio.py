@@ -1,4 +1,5 @@
-"""Run the web server and the task cluster together, for a one-command local Studio."""
+"""Run the web server, the task cluster and an async runner together, for a one-command
+local Studio."""
 
 import os
 import signal
@@ -6,13 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import uvicorn
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Start the task cluster in the background and the web server in the foreground."
+    help = (
+        "Start the task cluster and an async runner in the background and the web server "
+        "in the foreground."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", default="8000")
@@ -20,24 +24,39 @@ class Command(BaseCommand):
         parser.add_argument("--noreload", action="store_true")
 
     def handle(self, port, host, noreload, **options):
-        cluster = None
-        # Django's autoreloader re-runs this command in a child with RUN_MAIN set; only
-        # the outer process owns the cluster, so there is exactly one.
-        if os.environ.get("RUN_MAIN") != "true":
-            self.share_metrics_directory()
-            cluster = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"], start_new_session=True
+        background: list[subprocess.Popen] = []
+        self.share_metrics_directory()
+        # The cluster's workers claim jobs; the runner (generations/runner.py) makes their
+        # synchronous upstream calls as coroutines and runs the dispatcher. uvicorn's reloader
+        # restarts only the web process, so there is exactly one of each.
+        for name, command in (("Task cluster", "qcluster"), ("Async runner", "async_runner")):
+            process = subprocess.Popen(  # noqa: S603 - our own manage.py commands
+                [sys.executable, "manage.py", command], start_new_session=True
             )
-            self.stdout.write(f"Task cluster started (pid {cluster.pid})")
+            background.append(process)
+            self.stdout.write(f"{name} started (pid {process.pid})")
         try:
-            call_command("runserver", f"{host}:{port}", use_reloader=not noreload)
+            # Served as deployed: ASGI (uvicorn), so a page that polls or streams holds no
+            # thread per client; Django logs each request itself (studio.requests).
+            self.stdout.write(f"Studio is at http://{host}:{port}/ (ASGI, uvicorn)")
+            uvicorn.run(
+                "studio.asgi:application",
+                host=host,
+                port=int(port),
+                reload=not noreload,
+                reload_dirs=[str(settings.BASE_DIR)],
+                lifespan="off",
+                access_log=False,
+            )
         finally:
-            if cluster and cluster.poll() is None:
-                os.killpg(cluster.pid, signal.SIGTERM)
+            for process in background:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in background:
                 try:
-                    cluster.wait(timeout=15)
+                    process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
-                    os.killpg(cluster.pid, signal.SIGKILL)
+                    os.killpg(process.pid, signal.SIGKILL)
 
     def share_metrics_directory(self) -> None:
         """One PROMETHEUS_MULTIPROC_DIR for the web server and the cluster, emptied at start.
