@@ -15,9 +15,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from generations.chat.api import router as chat_router
 from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
-from generations.models import GenerationType, Provider, Voice
+from generations.models import AIModel, GenerationType, Provider, Voice
 from generations.registry import enabled_models, reachable_providers
 from studio.api.auth import api_key, caller_team
 from studio.api.ratelimit import RateClass
@@ -26,6 +27,10 @@ from studio.api.schemas import kolbo, with_errors
 router = Router(tags=["Models and voices"])
 
 TypeName = Literal["image", "video", "video_from_image", "music", "speech", "sound", "chat"]
+RawTypeName = Literal[
+    "text_to_img", "image_editing", "text_to_video", "img_to_video", "music_gen",
+    "text_to_speech", "text_to_sound", "text",
+]  # fmt: skip
 ProviderName = Literal["local", "fal", "openai", "replicate", "kolbo", "krev"]
 assert set(TypeName.__args__) == set(GenerationType.values)  # type: ignore[attr-defined]
 assert set(ProviderName.__args__) == set(Provider.values)  # type: ignore[attr-defined]
@@ -35,7 +40,9 @@ assert set(ProviderName.__args__) == set(Provider.values)  # type: ignore[attr-d
 
 
 class ModelFilters(Schema):
-    type: TypeName | None = Field(None, description="Only models that do this generation type")
+    type: Literal[TypeName, RawTypeName] | None = Field(
+        None, description="Only models that do this generation type (or its raw name)"
+    )
     provider: ProviderName | None = None
 
 
@@ -51,6 +58,30 @@ class ModelOut(Schema):
     max_reference_images: int
     recommended: bool
     new_model: bool
+    # Chat models: credits per 1K input and output tokens.
+    input_token_rate: float | None = None
+    output_token_rate: float | None = None
+
+    @staticmethod
+    def resolve_input_token_rate(model: AIModel) -> float | None:
+        return float(model.input_token_rate) if model.does(GenerationType.CHAT) else None
+
+    @staticmethod
+    def resolve_output_token_rate(model: AIModel) -> float | None:
+        return float(model.output_token_rate) if model.does(GenerationType.CHAT) else None
+
+
+# The raw type names Kolbo's clients filter on (contract, *docs*), onto Studio's types.
+RAW_TYPES = {
+    "text_to_img": "image",
+    "image_editing": "image_edit",
+    "text_to_video": "video",
+    "img_to_video": "video_from_image",
+    "music_gen": "music",
+    "text_to_speech": "speech",
+    "text_to_sound": "sound",
+    "text": "chat",
+}
 
 
 class ModelsOut(Schema):
@@ -64,12 +95,14 @@ class ModelsOut(Schema):
     auth=api_key(limit=RateClass.READ),
     response=with_errors(ModelsOut),
     summary="List the models this team can use",
+    exclude_none=True,
 )
 def list_models(request: HttpRequest, filters: Query[ModelFilters]) -> dict:
     models = enabled_models(caller_team(request))
     if filters.provider:
         models = models.filter(provider=filters.provider)
-    rows = [m for m in models if filters.type is None or m.does(filters.type)]
+    wanted = RAW_TYPES.get(filters.type or "", filters.type)
+    rows = [m for m in models if wanted is None or m.does(wanted)]
     return kolbo(models=rows, count=len(rows))
 
 
@@ -131,3 +164,4 @@ def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
 # Each dialect has its own module; they share the services and presenters.
 router.add_router("", kolbo_router)
 router.add_router("", krev_router)
+router.add_router("", chat_router)

@@ -29,6 +29,7 @@ SCOPE: dict[str, str] = {
     GenerationType.MUSIC: "music",
     GenerationType.SPEECH: "speech",
     GenerationType.SOUND: "sound",
+    GenerationType.CHAT: "chat",
 }
 
 
@@ -190,11 +191,12 @@ def team_generation(request: HttpRequest, generation_id: str) -> Generation:
         uuid = UUID(generation_id)
     except ValueError:
         raise NotFound("Generation not found") from None
-    generation = (
-        Generation.objects.filter(team=caller_team(request), uuid=uuid)
-        .prefetch_related("assets")
-        .first()
-    )
+    # No prefetch: the presenters read assets only once a generation has succeeded, so a
+    # poll of a running job is one query and the final one two (the rows, then its assets).
+    # order_by(): one row by a unique key needs no ORDER BY (compiling the model's ordering
+    # was a tenth of a poll).
+    found = list(Generation.objects.filter(team=caller_team(request), uuid=uuid).order_by()[:1])
+    generation = found[0] if found else None
     if generation is None:
         raise NotFound("Generation not found")
     return generation

@@ -38,6 +38,7 @@ class PricingUnit(models.TextChoices):
     PER_SECOND = "per_second", "Per second of output"
     PER_100_CHARS = "per_100_chars", "Per 100 characters of text"
     FLAT = "flat", "Flat per generation"
+    PER_1K_TOKENS = "per_1k_tokens", "Per 1K tokens in and out (chat)"
 
 
 class AIModel(models.Model):
@@ -53,6 +54,13 @@ class AIModel(models.Model):
     types = models.JSONField(default=list, help_text='Generation types, e.g. ["image"].')
     pricing_unit = models.CharField(max_length=20, choices=PricingUnit.choices)
     credit = models.PositiveIntegerField(help_text="Credits per pricing unit.")
+    # Chat models (pricing unit per_1k_tokens): credits per 1K prompt and answer tokens.
+    input_token_rate = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="Credits per 1K input tokens."
+    )
+    output_token_rate = models.DecimalField(
+        max_digits=10, decimal_places=4, default=0, help_text="Credits per 1K output tokens."
+    )
     supported_aspect_ratios = models.JSONField(default=list, blank=True)
     supported_durations = models.JSONField(
         default=list, blank=True, help_text="Allowed durations in seconds; empty means any."
@@ -168,6 +176,11 @@ class Generation(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    # A claimed submit a worker handed to the async runner (generations/runner.py): what the
+    # worker prepared for the call ({"inputs": {name: path}, "prompt": str}); `runner` names
+    # the runner that took it, blank until one does (the sweeper re-queues an untaken one).
+    handoff = models.JSONField(null=True, blank=True)
+    runner = models.CharField(max_length=120, blank=True)
     deadline_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -176,7 +189,8 @@ class Generation(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["team", "-created_at"], name="gen_team_recent"),
+            # The whole ordering, tie-breaker included: pages read it without sorting.
+            models.Index(fields=["team", "-created_at", "-id"], name="gen_team_recent"),
             models.Index(fields=["team", "state"], name="gen_team_state"),
             models.Index(fields=["state", "next_poll_at"], name="gen_due_polls"),
             models.Index(fields=["state", "lease_until"], name="gen_expired_leases"),
@@ -220,6 +234,14 @@ class AssetKind(models.TextChoices):
     AUDIO = "audio", "Audio"
 
 
+class StoredAssets(models.Manager["Asset"]):
+    """Assets whose files are stored: a pending row (its bytes charged, its upload not yet
+    finished; see generations/assets.py `store_output`) is nobody's to show or link."""
+
+    def get_queryset(self) -> models.QuerySet[Asset]:
+        return super().get_queryset().filter(pending=False)
+
+
 class Asset(models.Model):
     """One output file of a generation, stored in Studio's own storage."""
 
@@ -235,9 +257,16 @@ class Asset(models.Model):
     duration = models.FloatField(null=True, blank=True)
     thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True)
     thumbnail_size_bytes = models.PositiveBigIntegerField(default=0)
+    # Charged for, upload not finished: the row holds the charge until the files are stored
+    # (a crashed collect re-driven reuses it; a failure or delete releases it once).
+    pending = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
+    all_objects = models.Manager()  # pending rows included: only assets.py needs them
+    objects = StoredAssets()
+
     class Meta:
+        default_manager_name = "objects"  # related managers (`generation.assets`) hide pending
         ordering = ["generation", "index"]
         constraints = [
             models.UniqueConstraint(fields=["generation", "index"], name="asset_once_per_index")
@@ -263,3 +292,7 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Chat's tables live in their own room but belong to this app (Django finds models here).
+from generations.chat.models import ChatConversation, ChatMessage, ChatRole  # noqa: E402, F401

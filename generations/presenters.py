@@ -54,7 +54,9 @@ def iso(moment: Any) -> str | None:
 def asset_links(generation: Generation) -> list[dict[str, Any]]:
     """Signed links of the generation's files, in output order."""
     links = []
-    for asset in generation.assets.all():
+    # By index alone: the model's ordering starts with "generation", which joins the
+    # generations table to order by its ordering.
+    for asset in generation.assets.order_by("index"):
         links.append({"asset": asset, **assets.asset_urls(asset)})
     return links
 
@@ -91,6 +93,10 @@ def kolbo_start(generation: Generation) -> dict[str, Any]:
 
 
 def kolbo_result(generation: Generation) -> dict[str, Any]:
+    if generation.type == GenerationType.CHAT:
+        from generations.chat.presenters import chat_result
+
+        return chat_result(generation)
     links = asset_links(generation)
     params = generation.params
     result: dict[str, Any] = {

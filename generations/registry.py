@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from generations.models import AIModel, GenerationType, Provider
+from generations.providers import offline_llm
 from studio.accounts.models import Team
 from studio.errors import InvalidFields, ModelNotFound, WrongModelType
 
@@ -24,6 +25,8 @@ def enabled_models(team: Team | None = None) -> QuerySet[AIModel]:
     Without a team, every enabled model.
     """
     models = AIModel.objects.filter(enabled=True)
+    if not offline_llm.installed():  # the offline chat model is an extra (make install-llm)
+        models = models.exclude(identifier=offline_llm.MODEL_IDENTIFIER)
     if team is not None:
         models = models.filter(provider__in=reachable_providers(team))
     return models.order_by("-recommended", "sort_order", "name")

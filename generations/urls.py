@@ -1,6 +1,7 @@
 from django.urls import path
 
 from generations import views
+from generations.chat import views as chat_views
 
 urlpatterns = [
     path("m/<uuid:asset_uuid>/<str:variant>/<str:filename>", views.media_file, name="media_file"),
@@ -8,6 +9,33 @@ urlpatterns = [
     path("t/<uuid:team_uuid>/studio/cost/", views.studio_quote, name="studio_quote"),
     path("t/<uuid:team_uuid>/studio/poll/", views.studio_poll, name="studio_poll"),
     path("t/<uuid:team_uuid>/gallery/", views.gallery, name="gallery"),
+    path("t/<uuid:team_uuid>/chat/", chat_views.chat, name="chat"),
+    path("t/<uuid:team_uuid>/chat/send/", chat_views.chat_send, name="chat_send"),
+    path(
+        "t/<uuid:team_uuid>/chat/<uuid:session_id>/",
+        chat_views.chat,
+        name="chat_conversation",
+    ),
+    path(
+        "t/<uuid:team_uuid>/chat/<uuid:session_id>/rename/",
+        chat_views.chat_rename,
+        name="chat_rename",
+    ),
+    path(
+        "t/<uuid:team_uuid>/chat/<uuid:session_id>/delete/",
+        chat_views.chat_delete,
+        name="chat_delete",
+    ),
+    path(
+        "t/<uuid:team_uuid>/chat/messages/<uuid:message_uuid>/",
+        chat_views.chat_message,
+        name="chat_message",
+    ),
+    path(
+        "t/<uuid:team_uuid>/chat/messages/<uuid:message_uuid>/retry/",
+        chat_views.chat_retry,
+        name="chat_retry",
+    ),
     path(
         "t/<uuid:team_uuid>/gallery/<uuid:generation_uuid>/",
         views.generation_detail,

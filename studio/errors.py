@@ -87,6 +87,12 @@ class WrongModelType(StudioError):
     )
 
 
+class InvalidModel(StudioError):
+    """Chat paths only (Kolbo's docs): an unknown or unavailable chat model."""
+
+    code, status, default_message = "INVALID_MODEL", 400, "Unknown or unavailable chat model"
+
+
 class InsufficientCredits(StudioError):
     code, status, default_message = (
         "INSUFFICIENT_CREDITS",

@@ -14,6 +14,8 @@ SEED_MIGRATIONS = [
     "studio.accounts.migrations.0002_seed_plans_and_schedules",
     "generations.migrations.0002_seed_registry",
     "generations.migrations.0004_schedule_dispatcher_and_sweeper",
+    # Token prices of the chat models (and the upstream chat models, shown only with a credential).
+    "generations.migrations.0009_chat",
     # Style presets, preset moodboards and global Visual DNAs (idempotent).
     "catalog.migrations.0002_seed_presets_moodboards_and_global_dna",
 ]

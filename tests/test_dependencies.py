@@ -28,26 +28,41 @@ def pins(lines: list[str]) -> dict[str, str]:
 
 
 def declared() -> tuple[dict[str, str], dict[str, str]]:
+    """Runtime pins (with the optional runtime extra, the offline language model) and dev pins."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return pins(project["dependencies"]), pins(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    runtime = {**pins(project["dependencies"]), **pins(extras["local-llm"])}
+    return runtime, pins(extras["dev"])
 
 
 def test_every_dependency_is_pinned_exactly():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    for requirement in project["dependencies"] + [
+        *project["optional-dependencies"]["dev"],
+        *project["optional-dependencies"]["local-llm"],
+    ]:
         assert _PIN.match(requirement), f"{requirement} is not pinned with =="
 
 
 def test_the_lock_files_hold_the_pins_of_pyproject_toml():
-    runtime, dev = declared()
+    _, dev = declared()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base, llm = pins(project["dependencies"]), pins(project["optional-dependencies"]["local-llm"])
     runtime_lock = pins((ROOT / "requirements.lock").read_text().splitlines())
     dev_lock = pins((ROOT / "requirements-dev.lock").read_text().splitlines())
+    llm_lock = pins((ROOT / "requirements-llm.lock").read_text().splitlines())
     stale = "re-run `make lock` after changing pyproject.toml"
-    for name, version in runtime.items():
+    for name, version in base.items():
         assert runtime_lock.get(name) == version, f"{name}=={version}: {stale}"
-    for name, version in {**runtime, **dev}.items():
+    for name, version in {**base, **dev}.items():
         assert dev_lock.get(name) == version, f"{name}=={version}: {stale}"
-    assert "--hash=sha256:" in (ROOT / "requirements-dev.lock").read_text()
+    for name, version in {**base, **llm}.items():
+        assert llm_lock.get(name) == version, f"{name}=={version}: {stale}"
+    # The extra installs over the runtime set without moving any of its pins.
+    for name, version in runtime_lock.items():
+        assert llm_lock.get(name) == version, f"{name}: requirements-llm.lock disagrees; {stale}"
+    for lock in ("requirements-dev.lock", "requirements-llm.lock", "requirements-llm-weights.lock"):
+        assert "--hash=sha256:" in (ROOT / lock).read_text(), lock
 
 
 def imported_modules() -> dict[str, list[str]]:

@@ -9,6 +9,10 @@ Protocol, base URL https://api.kolbo.ai (a base ending in /api or /api/v1 is acc
   from a Studio upstream, `failure.category`) once failed.
 - `POST /api/v1/generate/{id}/cancel`; `GET /api/v1/account/credits` (credential check).
 - Errors `{success: false, error, code}`: INSUFFICIENT_CREDITS is a 400 (→ quota).
+- Chat relays the stateless form: `POST /api/v1/chat` `{messages, model?}` → the answer
+  inline `{success, content, model, credits_used}`, or `202 {message_id, poll_url}` polled
+  on the status endpoint above, whose `result.content` is the answer. Kolbo reports no token
+  counts: the message settles on estimates (the answer's length).
 
 Reconcile: the API cannot look a generation up by a client id. Every submit carries
 `Idempotency-Key: <generation id>`; reconcile repeats the submit with the same key, which an
@@ -120,6 +124,14 @@ class KolboAdapter(he.HttpAdapter):
         return api_root(self.base(credential))
 
     def _start(self, job: Job, credential: UpstreamCredential) -> Any:
+        if job.type == "chat":
+            body: dict[str, Any] = {"messages": job.params.get("messages") or []}
+            if job.upstream_model not in SMART_SELECT:
+                body["model"] = job.upstream_model
+            url = f"{self.root(credential)}/api/v1/chat"
+            return self.submit_call(
+                "POST", url, credential, json=body, headers={"Idempotency-Key": job.generation_id}
+            )
         body = build_body(job)
         url = f"{self.root(credential)}/api/v1/generate/{ENDPOINTS[job.type]}"
         return self.submit_call(
@@ -129,16 +141,30 @@ class KolboAdapter(he.HttpAdapter):
     def _pending(self, data: dict[str, Any]) -> Pending:
         hint = data.get("poll_interval_hint")
         poll_after = float(hint) if isinstance(hint, int | float) and 0 < hint <= 60 else 3.0
+        gid = data.get("generation_id") or data.get("message_id")
         return Pending(
-            {"generation_id": str(data["generation_id"]), "poll_interval": poll_after},
+            {"generation_id": str(gid), "poll_interval": poll_after},
             progress=1,
             poll_after=poll_after,
         )
+
+    def _chat_started(self, data: Any) -> Outcome:
+        """A chat start's answer: inline (Finished) or a message id to poll."""
+        if isinstance(data, dict) and isinstance(data.get("content"), str):
+            return Finished(
+                [], {"content": data["content"], "model": str(data.get("model") or ""), "usage": {}}
+            )
+        if isinstance(data, dict) and data.get("message_id"):
+            return self._pending(data)
+        return Failed(he.malformed(NAME, submit=True, detail=": no content or message_id"))
 
     def submit(self, job: Job, progress: ProgressCallback) -> Outcome:
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
+        if job.type == "chat":
+            data = self._start(job, credential)
+            return data if he.is_outcome(data) else self._chat_started(data)
         if job.type not in ENDPOINTS:
             return Failed(
                 Failure(
@@ -175,6 +201,17 @@ class KolboAdapter(he.HttpAdapter):
                 he.clean_handle(job.handle),
                 progress=int(progress) if isinstance(progress, int | float) else None,
                 poll_after=interval,
+            )
+        if state == "completed" and job.type == "chat":
+            result = he.as_dict(data.get("result"))
+            return Finished(
+                [],
+                {
+                    "content": str(result.get("content") or ""),
+                    "reasoning_content": str(result.get("reasoning_content") or ""),
+                    "model": str(result.get("model") or ""),
+                    "usage": {},
+                },
             )
         if state == "completed":
             result = he.as_dict(data.get("result"))
@@ -232,6 +269,11 @@ class KolboAdapter(he.HttpAdapter):
             ):
                 raise he.UpstreamError(data.failure)  # ask again on the next sweep
             return None
+        if job.type == "chat":
+            outcome = self._chat_started(data)
+            if isinstance(outcome, Failed):
+                raise he.UpstreamError(outcome.failure)
+            return outcome
         if not isinstance(data, dict) or not data.get("generation_id"):
             raise he.UpstreamError(he.malformed(NAME, submit=True))
         return self._pending(data)

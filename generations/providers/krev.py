@@ -10,6 +10,12 @@ Protocol, base URL https://app.krev.ai (a base ending in /api or /api/v1 is acce
   `progress`, `output.urls`, `error`.
 - `GET /api/v1/credits` (credential check). Errors `{success: false, error}`; 402 = credits.
 - No cancel endpoint: `cancel` does nothing (the upstream job runs to its end).
+- Chat relays to an agent run: `POST /api/v1/chat` `{message, agent: "auto",
+  reference_images?}` → `202 data: {run_id, conversation_id, status, poll_url}`; `GET
+  /api/v1/chat/runs/{run_id}` → `status` queued | processing | succeeded | failed,
+  `latest_assistant_text`, `error`. Studio keeps the conversation: earlier turns (and the
+  system prompt) travel in the message as context. Krev reports no token counts: the
+  message settles on estimates (the answer's length).
 
 Reconcile: as for Kolbo, every submit carries `Idempotency-Key: <generation id>` and
 reconcile repeats it; an upstream honouring the key (Studio does) replays the generation it
@@ -57,6 +63,12 @@ def build_body(job: Job) -> tuple[str, dict[str, Any]]:
         if refs:
             body["reference_images"] = refs
         path = "images"
+    elif job.type == "chat":
+        body = {"message": chat_message(job), "agent": "auto"}
+        refs = he.reference_urls(job)
+        if refs:
+            body["reference_images"] = refs
+        return "chat", body
     elif job.type in ("video", "video_from_image"):
         body = {
             "prompt": p.get("prompt") or "",
@@ -72,6 +84,18 @@ def build_body(job: Job) -> tuple[str, dict[str, Any]]:
     if p.get("preset_id"):
         body["preset_id"] = p["preset_id"]
     return path, body
+
+
+def chat_message(job: Job) -> str:
+    """The conversation as one agent instruction: earlier turns as context, then the message."""
+    messages = job.params.get("messages") or []
+    if not messages:
+        return str(job.params.get("prompt") or "")
+    *earlier, current = messages
+    if not earlier:
+        return str(current.get("content") or "")
+    context = "\n".join(f"{m.get('role')}: {m.get('content')}" for m in earlier)
+    return f"Conversation so far:\n{context}\n\nMessage:\n{current.get('content')}"
 
 
 def _urls(data: dict[str, Any]) -> list[str]:
@@ -114,6 +138,8 @@ class KrevAdapter(he.HttpAdapter):
         payload = data.get("data") if isinstance(data, dict) else None
         if not isinstance(payload, dict):
             return None
+        if payload.get("run_id"):  # a chat (agent) run
+            return Pending({"run_id": str(payload["run_id"])}, progress=1, poll_after=2.0)
         urls = _urls(payload)
         gid = payload.get("generation_id") or payload.get("id")
         if urls:
@@ -146,6 +172,8 @@ class KrevAdapter(he.HttpAdapter):
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
+        if job.handle.get("run_id"):
+            return await self._poll_run(client, job, credential)
         gid = job.handle["generation_id"]
         data = await self.poll_call(
             client, "GET", f"{self.root(credential)}/api/v1/generations/{gid}", job
@@ -172,6 +200,32 @@ class KrevAdapter(he.HttpAdapter):
             return he.upstream_failed(NAME, payload.get("error"))
         return he.poll_wait(job, he.malformed(NAME, submit=False, detail=f": status {status!r}"))
 
+    async def _poll_run(
+        self, client: httpx.AsyncClient, job: Job, credential: UpstreamCredential
+    ) -> Outcome:
+        url = f"{self.root(credential)}/api/v1/chat/runs/{job.handle['run_id']}"
+        data = await self.poll_call(client, "GET", url, job)
+        if he.is_outcome(data):
+            return data
+        payload = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(payload, dict):
+            return he.poll_wait(job, he.malformed(NAME, submit=False))
+        status = payload.get("status")
+        if status in ("queued", "processing"):
+            progress = payload.get("progress")
+            return Pending(
+                he.clean_handle(job.handle),
+                progress=int(progress) if isinstance(progress, int | float) else None,
+                poll_after=2.0,
+            )
+        if status == "succeeded":
+            text = payload.get("latest_assistant_text")
+            content = text if isinstance(text, str) else ""
+            return Finished([], {"content": content, "model": "krev", "usage": {}})
+        if status == "failed":
+            return he.upstream_failed(NAME, payload.get("error"))
+        return he.poll_wait(job, he.malformed(NAME, submit=False, detail=f": status {status!r}"))
+
     def cancel(self, job: Job) -> None:
         """Krev has no cancel endpoint; the upstream job runs to its end."""
 
@@ -179,7 +233,7 @@ class KrevAdapter(he.HttpAdapter):
         credential = job.credential
         if credential is None:
             raise RuntimeError("Krev reconcile needs the job's credential")
-        if job.handle.get("generation_id"):
+        if job.handle.get("generation_id") or job.handle.get("run_id"):
             return Pending(job.handle, poll_after=0.5)
         data = self._start(job, credential)  # same Idempotency-Key: a replay, not a new job
         if isinstance(data, Failed):

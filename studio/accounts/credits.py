@@ -12,10 +12,12 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from studio.accounts.models import (
@@ -152,8 +154,12 @@ def debit(
             raise AlreadyCharged(f"{cause} was already charged") from None
 
 
-def refund(cause: str, *, note: str = "") -> LedgerEntry | None:
+def refund(cause: str, *, note: str = "", amount: int | None = None) -> LedgerEntry | None:
     """Return a cause's debit to the buckets it came from, exactly once.
+
+    `amount` returns only part of it (a chat message settled below its estimate): the
+    buckets drawn last (redemption, then pack, then plan) get theirs back first. Either way
+    a cause has at most one refund entry.
 
     Returns the refund entry, or None when there was no debit or it was already refunded
     (so callers can refund on every failure path without double-counting).
@@ -163,6 +169,12 @@ def refund(cause: str, *, note: str = "") -> LedgerEntry | None:
         if charge is None:
             return None
         deltas = (-charge.plan_delta, -charge.pack_delta, -charge.redemption_delta)
+        if amount is not None:
+            if not 0 < amount <= sum(deltas):
+                raise ValueError(f"cannot refund {amount} of a {sum(deltas)}-credit debit")
+            from_redemption = min(deltas[2], amount)
+            from_pack = min(deltas[1], amount - from_redemption)
+            deltas = (amount - from_redemption - from_pack, from_pack, from_redemption)
         for _ in range(_CAS_ATTEMPTS):
             _, before = _locked_balances(charge.team_id)
             if _apply(charge.team_id, before, *deltas):
@@ -379,22 +391,40 @@ def reconcile(teams: QuerySet[Team] | None = None) -> list[Discrepancy]:
 
 def daily_usage(team: Team, days: int = 30) -> list[tuple[date, int]]:
     """Credits spent per day (debits minus refunds), oldest first, for the usage chart."""
-    from django.db.models.functions import TruncDate
-
     today = timezone.localdate()
     start = today - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    # A range on created_at (the team's ledger index) rather than `created_at__date`, and
+    # the day cut in the database: on SQLite, TruncDate is a Python function per row.
     rows = (
         LedgerEntry.objects.filter(
-            team=team,
-            kind__in=[LedgerKind.DEBIT, LedgerKind.REFUND],
-            created_at__date__gte=start,
+            team=team, kind__in=[LedgerKind.DEBIT, LedgerKind.REFUND], created_at__gte=since
         )
-        .annotate(day=TruncDate("created_at"))
+        .order_by()
+        .annotate(day=DayOf("created_at"))
         .values("day")
         .annotate(total=Sum("amount"))
     )
-    by_day = {row["day"]: -(row["total"] or 0) for row in rows}
+    by_day = {_as_date(row["day"]): -(row["total"] or 0) for row in rows}
     return [
         (start + timedelta(days=i), max(0, by_day.get(start + timedelta(days=i), 0)))
         for i in range(days)
     ]
+
+
+class DayOf(TruncDate):
+    """The UTC day of a timestamp, cut by the database itself (SQLite's native `date()`).
+
+    Django's TruncDate calls a Python function per row on SQLite; Studio keeps TIME_ZONE at
+    UTC, where the stored text's date is the day. Other databases use TruncDate.
+    """
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        if self.get_tzname() not in (None, "UTC"):
+            return super().as_sql(compiler, connection, **extra)
+        sql, params = compiler.compile(self.lhs)
+        return f"date({sql})", params
+
+
+def _as_date(value: date | str) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -7,6 +7,7 @@ register = template.Library()
 NAV = [
     ("studio", "Studio", "✦"),
     ("gallery", "Gallery", "▦"),
+    ("chat", "Chat", "✎"),
     ("catalog", "Catalog", "◫"),
     ("api_keys", "API keys", "⌘"),
     ("provider_credentials", "Providers", "⇄"),

@@ -7,6 +7,10 @@
 - `GET /api/v1/generate/{id}/status` → state processing → completed {result: {urls, model,
   prompt_used, …}} | failed {error} | cancelled.
 - `POST /api/v1/generate/{id}/cancel`; `GET /api/v1/account/credits`.
+- `POST /api/v1/chat` stateless `{messages, model?}` (or the session form `{message}`) →
+  `{success, content, model, credits_used}` inline, or with `fake.chat_inline = False`
+  `202 {success, message_id, poll_url, poll_interval_hint: 2}`, the status then carrying
+  `result: {content, reasoning_content, model, …}`. The answer is "Kolbo says: <last>".
 Errors are `{success: false, error, code}`; INSUFFICIENT_CREDITS is a 400; a rate-limited
 answer is `{status: false, message}` with Retry-After.
 """
@@ -31,6 +35,7 @@ HINTS = {"image": 3, "video": 8, "video/from-image": 8, "music": 8, "speech": 3,
 class KolboFake(FakeUpstream):
     secret = "kolbo_live_" + "ab" * 20
     poll_hint: float | None = None  # override poll_interval_hint (tests use a short one)
+    chat_inline = True
 
     def credential_of(self, request: Request) -> str:
         return request.headers.get("x-api-key", "")
@@ -60,6 +65,8 @@ class KolboFake(FakeUpstream):
                 {"success": True, "credits": {"total": 1000, "plan_credits": 1000,
                                               "credit_pack": 0, "redemption": 0}}
             )  # fmt: skip
+        if request.method == "POST" and path == "api/v1/chat":
+            return "submit", self.chat
         prefix = "api/v1/generate/"
         if not path.startswith(prefix):
             return "unknown", None
@@ -110,11 +117,52 @@ class KolboFake(FakeUpstream):
         )
         return self._started(job, endpoint)
 
+    @staticmethod
+    def _answer(body: dict) -> str:
+        messages = body.get("messages") or [{"content": body.get("message", "")}]
+        return f"Kolbo says: {messages[-1].get('content', '')}"
+
+    def chat(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            return self.error(400, "Malformed JSON", "INVALID_FIELDS")
+        if not isinstance(body, dict) or not (body.get("messages") or body.get("message")):
+            return self.error(400, "Missing required field: message", "MISSING_FIELDS")
+        job = self.existing(request)
+        if job is None:
+            self.submitted.append(body)
+            key = request.headers.get("idempotency-key", "")
+            job = self.new_job(body.get("model") or "auto", "chat", body, client_key=key)
+        if self.chat_inline and job.behaviour == "ok":
+            return Response.json(
+                {"success": True, "content": self._answer(job.body), "model": job.model,
+                 "credits_used": 1}
+            )  # fmt: skip
+        return Response.json(
+            {"success": True, "message_id": job.id, "poll_url": f"/api/v1/generate/{job.id}/status",
+             "poll_interval_hint": self.poll_hint or 2},
+            202,
+        )  # fmt: skip
+
     def status(self, gid: str) -> Response:
         job = self.jobs.get(gid)
         if job is None:
             return self.error(404, "Generation not found", "NOT_FOUND")
         state = self.advance(job)
+        if job.kind == "chat" and state == "done":
+            result = {
+                "content": self._answer(job.body),
+                "reasoning_content": "",
+                "model": job.model,
+                "image_urls": [],
+                "video_urls": [],
+                "audio_urls": [],
+            }
+            return Response.json(
+                {"success": True, "generation_id": job.id, "type": "chat", "state": "completed",
+                 "progress": 100, "result": result, "credits_used": 1}
+            )  # fmt: skip
         out = {"success": True, "generation_id": job.id, "type": job.kind}
         if state in ("queued", "running"):
             return Response.json({**out, "state": "processing", "progress": job.progress})

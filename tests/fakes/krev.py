@@ -9,6 +9,10 @@
 - `GET /api/v1/generations/{id}` → {id, kind, status queued|processing|succeeded|failed,
   progress, output: {urls}, error, created_at, completed_at}.
 - `GET /api/v1/credits`.
+- `POST /api/v1/chat` {message*, conversation_id, product_ids, reference_images, agent} →
+  202 {conversation_id, user_message_id, assistant_message_id, run_id, job_id, status:
+  "queued", poll_url}; `GET /api/v1/chat/runs/{run_id}` → {run_id, status, progress,
+  latest_assistant_text ("Krev says: <message>"), error, …}.
 Everything is wrapped in `{success, data}`; errors are `{success: false, error}`; 402 = credits.
 """
 
@@ -51,6 +55,10 @@ class KrevFake(FakeUpstream):
             )  # fmt: skip
         if request.method == "POST" and path in ("api/v1/images", "api/v1/videos"):
             return "submit", lambda r: self.create(r, path.rsplit("/", 1)[1])
+        if request.method == "POST" and path == "api/v1/chat":
+            return "submit", self.chat
+        if request.method == "GET" and path.startswith("api/v1/chat/runs/"):
+            return "status", lambda r: self.run(path.rsplit("/", 1)[1])
         if request.method == "GET" and path.startswith("api/v1/generations/"):
             return "status", lambda r: self.get(path.rsplit("/", 1)[1])
         return "unknown", None
@@ -93,6 +101,45 @@ class KrevFake(FakeUpstream):
             job.polls = self.polls_to_finish
             return self._started(job, True)
         return self._started(job, False)
+
+    def _run_started(self, job: FakeJob) -> Response:
+        data = {"conversation_id": job.body.get("conversation_id") or f"conv-{job.id}",
+                "user_message_id": f"u-{job.id}", "assistant_message_id": f"a-{job.id}",
+                "run_id": job.id, "job_id": job.id, "status": "queued",
+                "poll_url": f"{self.url}/api/v1/chat/runs/{job.id}"}  # fmt: skip
+        return Response.json({"success": True, "data": data}, 202)
+
+    def chat(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            return self.error(400, "Malformed JSON")
+        if not isinstance(body, dict) or not body.get("message"):
+            return self.error(400, "message is required")
+        replay = self.existing(request)
+        if replay is not None:
+            return self._run_started(replay)
+        self.submitted.append(body)
+        key = request.headers.get("idempotency-key", "")
+        return self._run_started(self.new_job("krev", "chat", body, client_key=key))
+
+    def run(self, run_id: str) -> Response:
+        job = self.jobs.get(run_id)
+        if job is None:
+            return self.error(404, "Run not found")
+        state = self.advance(job)
+        done = state == "done"
+        data = {
+            "run_id": job.id,
+            "conversation_id": f"conv-{job.id}",
+            "job_id": job.id,
+            "agent": job.body.get("agent", "auto"),
+            "status": _STATUS[state],
+            "progress": 100 if done else job.progress,
+            "latest_assistant_text": f"Krev says: {job.body['message']}" if done else "",
+            "error": self.failure_message(job) if state == "failed" else None,
+        }
+        return Response.json({"success": True, "data": data})
 
     def get(self, gid: str) -> Response:
         job = self.jobs.get(gid)

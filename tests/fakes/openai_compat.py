@@ -5,7 +5,15 @@ Base URL `fake.url + "/v1"` (use `fake.base_url`). `Authorization: Bearer <secre
   gpt-image-* (always base64), {data: [{url, revised_prompt}]} for other models unless
   `response_format: "b64_json"`.
 - `POST /v1/audio/speech` {model, input, voice, response_format} → WAV bytes.
-- `POST /v1/chat/completions` {model, messages} → a chat.completion.
+- `POST /v1/chat/completions` {model, messages[, stream, stream_options, max_tokens,
+  reasoning_effort]} → a chat.completion, or with `stream: true` Server-Sent Events
+  (`data: <chat.completion.chunk>` per word, `reasoning_content` deltas first when
+  `reasoning_effort` is set, a `usage` chunk when `stream_options.include_usage`, then
+  `data: [DONE]`). The answer is `fake.reply(messages)` (default "You said: <last>"); usage
+  counts prompt tokens as ceil(characters / 4) of the messages' text and one completion token
+  per streamed piece; `fake.chat_usage` is the last usage reported. `fake.chunk_delay`
+  slows a stream (seconds per chunk); `fake.break_after = n` drops the connection after n
+  chunks (a stream that breaks mid-answer). `fake.chat_requests` holds the bodies received.
 - `GET /v1/models` → the model list (the credential check).
 Errors are `{"error": {message, type, param, code}}`; quota is OpenAI's 429
 `insufficient_quota`; content policy is a 400 `content_policy_violation`.
@@ -15,16 +23,52 @@ nsfw_job → 400 content_policy_violation.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import math
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 
 from tests.fakes.server import Request, Response
-from tests.fakes.upstream import FakeUpstream, Fault, png_bytes, wav_bytes
+from tests.fakes.upstream import Disconnect, FakeUpstream, Fault, png_bytes, wav_bytes
+
+
+def _text_of(content: object) -> str:
+    """A message's text: a string, or the text parts of a content-parts list (vision)."""
+    if isinstance(content, list):
+        return " ".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return str(content or "")
+
+
+def _images_of(content: object) -> int:
+    if isinstance(content, list):
+        return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+    return 0
+
+
+def default_reply(messages: list[dict]) -> str:
+    last = messages[-1] if messages else {}
+    images = _images_of(last.get("content"))
+    seen = f" (I see {images} image{'s' if images != 1 else ''})" if images else ""
+    return f"You said: {_text_of(last.get('content'))}{seen}"
 
 
 class OpenAIFake(FakeUpstream):
     secret = "sk-test-0123456789abcdefghijklmnop"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.reply: Callable[[list[dict]], str] = default_reply
+        self.chunk_delay = 0.0
+        self.break_after: int | None = None
+        self.chat_requests: list[dict] = []
+        self.chat_usage: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -134,23 +178,77 @@ class OpenAIFake(FakeUpstream):
         messages = body.get("messages") or []
         if not messages:
             return self.error(400, "messages is required", "missing_required")
+        self.chat_requests.append(body)
         failed = self._job_fault("audio", body)
         if failed is not None:
             return failed
-        last = str(messages[-1].get("content", ""))
-        return Response.json(
-            {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": f"You said: {last}"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
-            }
+        answer = self.reply(messages)
+        prompt_chars = sum(len(_text_of(m.get("content"))) for m in messages)
+        pieces = [w + " " for w in answer.split(" ")]
+        pieces[-1] = pieces[-1].rstrip(" ")
+        reasoning = ["Thinking ", "it ", "over."] if body.get("reasoning_effort") else []
+        usage = {
+            "prompt_tokens": math.ceil(prompt_chars / 4),
+            "completion_tokens": len(pieces) + len(reasoning),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        self.chat_usage = usage
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:12]}"
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": answer}
+            if reasoning:
+                message["reasoning_content"] = "".join(reasoning)
+            return Response.json(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "usage": usage,
+                }
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return Response(
+            200,
+            b"",
+            "text/event-stream",
+            stream=self._stream(
+                completion_id, body["model"], reasoning, pieces, usage if include_usage else None
+            ),
         )
+
+    async def _stream(
+        self,
+        completion_id: str,
+        model: str,
+        reasoning: list[str],
+        pieces: list[str],
+        usage: dict[str, int] | None,
+    ) -> AsyncIterator[bytes]:
+        def event(delta: dict, finish: str | None = None, **extra: object) -> bytes:
+            chunk = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        deltas = [{"role": "assistant", "content": ""}]
+        deltas += [{"reasoning_content": r} for r in reasoning]
+        deltas += [{"content": p} for p in pieces]
+        for sent, delta in enumerate(deltas):
+            if self.break_after is not None and sent >= self.break_after:
+                raise Disconnect("stream broken by the test")
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+            yield event(delta)
+        yield event({}, "stop")
+        if usage is not None:
+            last = {"id": completion_id, "object": "chat.completion.chunk", "model": model,
+                    "choices": [], "usage": usage}  # fmt: skip
+            yield f"data: {json.dumps(last)}\n\n".encode()
+        yield b"data: [DONE]\n\n"

@@ -66,11 +66,26 @@ def test_speech_is_binary_audio(fake, tmp_path):
     assert fake.submitted[-1]["response_format"] == "wav"
 
 
-def test_chat_answers_in_meta(fake, tmp_path):
+class Recorder:
+    def __init__(self) -> None:
+        self.partials: list[str] = []
+
+    def __call__(self, value: int) -> None:
+        pass
+
+    def partial(self, content: str, reasoning: str = "") -> None:
+        self.partials.append(content)
+
+
+def test_chat_streams_its_answer_into_meta(fake, tmp_path):
     job = make_job(Base(fake), "openai", "chat", "gpt-4o-mini", tmp_path)
-    outcome = OpenAICompatAdapter().submit(job, print)
+    report = Recorder()
+    outcome = OpenAICompatAdapter().submit(job, report)
     assert isinstance(outcome, Finished) and outcome.outputs == []
     assert outcome.meta["content"] == "You said: Say hi"
+    assert outcome.meta["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
+    assert report.partials[0] == "You " and report.partials[-1] == "You said: Say hi"
+    assert fake.chat_requests[-1]["stream"] is True
 
 
 def test_types_it_cannot_do_are_invalid_input(fake, tmp_path):

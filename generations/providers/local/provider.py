@@ -20,6 +20,7 @@ from generations.providers.base import (
     ProgressCallback,
     ProviderAdapter,
 )
+from generations.providers.local import chat
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class LocalEngine(ProviderAdapter):
         out = job.work_dir
         out.mkdir(parents=True, exist_ok=True)
         try:
+            if job.type == GenerationType.CHAT:
+                return chat.answer(job, progress)
             if job.type == GenerationType.IMAGE:
                 references = [job.inputs[k] for k in sorted(job.inputs) if k.startswith("ref")]
                 files = media.render_images(
