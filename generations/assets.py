@@ -2,18 +2,23 @@
 
 Outputs are copied into Studio's storage under fixed names per (generation, index), so a
 re-run of the collect step overwrites rather than piling up; each Asset's bytes (file and
-thumbnail) count against the team's storage. Links to them are Studio-signed and expiring
+thumbnail) count against the team's storage from the moment its row is written, pending,
+before the upload (see `store_output`). Links to them are Studio-signed and expiring
 (studio/media.py, kind `ASSET_LINKS`).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import F, Sum
 
 from generations.models import Asset, AssetKind, Generation
 from studio import media
@@ -79,20 +84,25 @@ def store_output(
 ) -> None:
     """Copy one output into storage as Asset `index` (skipped if it is already there).
 
-    The team is charged for the file and its thumbnail before anything is written: a result
-    that would pass the plan's limit raises UploadDoesNotFit and stores nothing, so a team
-    never ends over its limit. A failed write gives the bytes back. `keepalive(bytes read)`
-    is called while the file is copied (a large upload outlasts no lease).
+    The team is charged for the file and its thumbnail before anything is written, in the
+    transaction that writes the Asset row, pending: a result that would pass the plan's limit
+    raises UploadDoesNotFit and stores nothing (a team never ends over its limit), and a
+    collect killed before the upload finished leaves a row that holds exactly that charge. A
+    re-driven collect reuses the row (charging only a difference in size); a failed write
+    deletes it and gives the bytes back once. `keepalive(bytes read)` is called while the
+    file is copied (a large upload outlasts no lease).
     """
     from generations.providers import local as media_files
 
-    if Asset.objects.filter(generation=generation, index=index).exists():
+    existing = Asset.all_objects.filter(generation=generation, index=index).first()
+    if existing is not None and not existing.pending:
         return
     info = media_files.probe(source)
     mime = info["mime_type"]
     ext = EXTENSIONS.get(mime, source.suffix.lstrip(".") or "bin")
     base = f"generations/{generation.team.uuid}/{generation.uuid}"
-    name = f"{base}/{index}.{ext}"
+    # Names are fixed per (generation, index): a re-run overwrites rather than piling up.
+    name, thumb_name = f"{base}/{index}.{ext}", f"{base}/{index}-thumb.webp"
     thumb = media_files.make_thumbnail(
         media_files.RenderedFile(
             path=source,
@@ -104,58 +114,107 @@ def store_output(
         ),
         out_dir=source.parent,
     )
-    size = int(info.get("size_bytes") or source.stat().st_size)
-    thumb_size = thumb.path.stat().st_size if thumb is not None else 0
     kind = kind_of(mime)
-    storage_quota.charge(generation.team, size + thumb_size, what=f"this {kind} result")
-    written: list[str] = []
+    fields = {
+        "kind": kind,
+        "file": name,
+        "mime_type": mime,
+        "size_bytes": int(info.get("size_bytes") or source.stat().st_size),
+        "width": info.get("width"),
+        "height": info.get("height"),
+        "duration": info.get("duration"),
+        "thumbnail": thumb_name if thumb is not None else "",
+        "thumbnail_size_bytes": thumb.path.stat().st_size if thumb is not None else 0,
+    }
+    asset = _charge_pending(generation, index, existing, fields, what=f"this {kind} result")
+    if asset is None:
+        return
+    stored: dict[str, str] = {}
     try:
-        # Names are fixed per (generation, index): a re-run overwrites rather than piling up.
-        for stale in (name, f"{base}/{index}-thumb.webp"):
+        for stale in (name, thumb_name):  # a killed attempt's upload, or a stale file
             if default_storage.exists(stale):
                 default_storage.delete(stale)
         with _Reporting(source, keepalive) as handle:
-            written.append(default_storage.save(name, File(handle)))
+            stored["file"] = default_storage.save(name, File(handle))
         if thumb is not None:
             with open(thumb.path, "rb") as handle:
-                written.append(default_storage.save(f"{base}/{index}-thumb.webp", File(handle)))
-        Asset.objects.create(
-            generation=generation,
-            index=index,
-            kind=kind,
-            file=written[0],
-            mime_type=mime,
-            size_bytes=size,
-            width=info.get("width"),
-            height=info.get("height"),
-            duration=info.get("duration"),
-            thumbnail=written[1] if thumb is not None else "",
-            thumbnail_size_bytes=thumb_size,
-        )
+                stored["thumbnail"] = default_storage.save(thumb_name, File(handle))
+        if not Asset.all_objects.filter(pk=asset.pk, pending=True).update(pending=False, **stored):
+            # The row went while we uploaded (the job was cancelled or failed, and its charge
+            # given back): the files must not outlive it.
+            for written in stored.values():
+                default_storage.delete(written)
     except BaseException:
-        for stored in written:
-            default_storage.delete(stored)
-        storage_quota.release(generation.team_id, size + thumb_size)
+        for written in stored.values():
+            default_storage.delete(written)
+        storage_quota.release_deleted(
+            Asset.all_objects.filter(pk=asset.pk, pending=True),
+            generation.team_id,
+            asset.stored_bytes,
+        )
         raise
 
 
+def _charge_pending(
+    generation: Generation, index: int, existing: Asset | None, fields: dict, *, what: str
+) -> Asset | None:
+    """The pending Asset row that holds the output's charge, written with the charge; None
+    when there is nothing left to store (the row was stored or removed meanwhile).
+
+    A row left by a killed attempt already holds a charge: only a change in size is charged
+    (or given back), against that row's recorded size, so re-driving never charges twice."""
+    with transaction.atomic():
+        if existing is None:
+            storage_quota.charge(
+                generation.team,
+                fields["size_bytes"] + fields["thumbnail_size_bytes"],
+                what=what,
+            )
+            return Asset.all_objects.create(
+                generation=generation, index=index, pending=True, **fields
+            )
+        row = Asset.all_objects.select_for_update().filter(pk=existing.pk, pending=True).first()
+        if row is None:  # stored by another attempt, or removed with the job, meanwhile
+            return None
+        difference = fields["size_bytes"] + fields["thumbnail_size_bytes"] - row.stored_bytes
+        if difference > 0:
+            storage_quota.charge(generation.team, difference, what=what)
+        else:
+            storage_quota.release(generation.team_id, -difference)
+        Asset.all_objects.filter(pk=row.pk).update(**fields)
+        for key, value in fields.items():
+            setattr(row, key, value)
+        return row
+
+
 class _Reporting(io.FileIO):
-    """A local file that reports how far it has been read (storage backends read it)."""
+    """A local file that reports how far it has been read (storage backends read it).
+
+    S3 uploads read it on s3transfer's worker threads, which Django knows nothing about: a
+    report made there (the lease's UPDATE) closes the connection it opened in that thread,
+    which would otherwise stay open for as long as the pool's thread lives."""
 
     def __init__(self, path: Path, report: Progress | None) -> None:
         super().__init__(path, "rb")
         self._report = report
+        self._owner = threading.get_ident()
 
     def read(self, size: int | None = -1) -> bytes:
         data = super().read(size)
         if self._report is not None:
-            self._report(self.tell())
+            if threading.get_ident() == self._owner:
+                self._report(self.tell())
+            else:
+                try:
+                    self._report(self.tell())
+                finally:
+                    connection.close()
         return data
 
 
-# Results are fetched with the lease kept alive, so a long download needs no short limit.
+# Results are fetched with the lease kept alive, so a long download needs no short limit;
+# its time limit (STUDIO_RESULT_TIME_LIMIT) ends well within the collect task's timeout.
 RESULT_MAX_BYTES = 2 * 1024**3
-RESULT_TIME_LIMIT = 30 * 60
 
 
 def download(
@@ -172,10 +231,20 @@ def download(
         path,
         max_bytes=RESULT_MAX_BYTES,
         user_supplied=untrusted,
-        time_limit=RESULT_TIME_LIMIT,
+        time_limit=settings.STUDIO_RESULT_TIME_LIMIT,
         on_progress=keepalive,
     )
     return path
+
+
+def bytes_per_team() -> dict[int, int]:
+    """The bytes each team's assets hold, pending ones included (they hold their charge)."""
+    rows = (
+        Asset.all_objects.values("generation__team_id")
+        .annotate(held=Sum(F("size_bytes") + F("thumbnail_size_bytes")))
+        .order_by()
+    )
+    return {row["generation__team_id"]: int(row["held"] or 0) for row in rows}
 
 
 def delete_assets(generation: Generation) -> int:
@@ -185,8 +254,8 @@ def delete_assets(generation: Generation) -> int:
     DELETE removed it: two deletes at once free the bytes once. The winner removes the files
     (a crash in between leaves an unbilled file, never a row without its file)."""
     freed = 0
-    for asset in Asset.objects.filter(generation=generation):
-        rows = Asset.objects.filter(pk=asset.pk)
+    for asset in Asset.all_objects.filter(generation=generation):  # pending ones too
+        rows = Asset.all_objects.filter(pk=asset.pk)
         if not storage_quota.release_deleted(rows, generation.team_id, asset.stored_bytes):
             continue
         for field in (asset.file, asset.thumbnail):

@@ -6,6 +6,8 @@ module turns its answer into a decision the state machine acts on.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +25,7 @@ class Admission:
     admitted: bool
     retry_at: datetime | None = None
     failure: Failure | None = None
-    # The submit slot taken; `call_returned` re-times the budget if the call came back late.
+    # The submit slot taken; `call_returned` re-times the budget if the call left late.
     grant: budgets.Grant | None = None
 
 
@@ -44,6 +46,15 @@ def admit(generation: Generation) -> Admission:
             ),
         )
     return Admission(admitted=False, retry_at=retry_at)
+
+
+@contextlib.contextmanager
+def sending(admission: Admission | None) -> Iterator[None]:
+    """Make the admitted submit call in this context: when it was written and answered is
+    heard on its slot (`budgets.sending`), so a call that left on time and answered slowly
+    moves no budget."""
+    with budgets.sending(admission.grant if admission is not None else None):
+        yield
 
 
 def call_returned(admission: Admission | None) -> None:

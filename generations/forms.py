@@ -337,7 +337,13 @@ class StudioForm(forms.Form):
     def add_service_error(self, exc: StudioError) -> None:
         """Put a service error next to the field it is about, else above the form."""
         target = form_field(exc, self.fields, SERVICE_FIELDS)
+        if exc.field == "image_url" and "source" in self.fields and self._picked_source():
+            target = "source"  # the image_url sent was the picked image's link
         self.add_error(target if target != "type" else None, service_error_text(exc))
+
+    def _picked_source(self) -> bool:
+        picked = getattr(self, "cleaned_data", {}).get("source")
+        return any(str(a.uuid) == picked for a in self.sources)
 
 
 # Request fields the form shows under another name (the catalog pickers take one id).

@@ -38,7 +38,9 @@ def _fingerprint(generation_type: str, model_identifier: str, validated: dict[st
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _replay(team: Team, key: str, fingerprint: str) -> Generation | None:
+def replay(team: Team, key: str, fingerprint: str) -> Generation | None:
+    """The generation an earlier request with this Idempotency-Key started, if any (Conflict
+    when that request's body differed)."""
     existing = Generation.objects.filter(team=team, idempotency_key=key).first()
     if existing is None:
         return None
@@ -52,7 +54,17 @@ def _replay(team: Team, key: str, fingerprint: str) -> Generation | None:
 
 
 def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
-    """Reject bad input images now, before anything is charged.
+    """Reject bad input images now, before anything is charged (see `checked_image_url`)."""
+    if validated.get("image_url"):
+        validated["image_url"] = checked_image_url(validated["image_url"], team, "image_url")
+    if validated.get("reference_images"):
+        validated["reference_images"] = [
+            checked_image_url(u, team, "reference_images") for u in validated["reference_images"]
+        ]
+
+
+def checked_image_url(url: str, team: Team, field: str) -> str:
+    """One input image source checked now, before anything is charged; the form to store.
 
     Inline data and Studio's own links are read and checked in full (cheap, local); own
     links are then kept as lasting `studio-asset:` references, because a signed link may
@@ -63,28 +75,20 @@ def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
     from studio.http import check_public
     from studio.media import parse_own_link
 
-    def checked(url: str, field: str) -> str:
-        try:
-            own = parse_own_link(url)
-            if own is not None and own.reference:
-                url = own.reference
-            if own is not None or url.startswith("data:"):
-                data, _ = inputs.fetch_input(url, team)
-                inputs.check_image(data, "image")
-            else:
-                check_public(url)
-        except StudioError as exc:
-            # The readers know a URL, not the request field it came in: name it for the forms.
-            exc.field = exc.field or field
-            raise
-        return url
-
-    if validated.get("image_url"):
-        validated["image_url"] = checked(validated["image_url"], "image_url")
-    if validated.get("reference_images"):
-        validated["reference_images"] = [
-            checked(u, "reference_images") for u in validated["reference_images"]
-        ]
+    try:
+        own = parse_own_link(url)
+        if own is not None and own.reference:
+            url = own.reference
+        if own is not None or url.startswith("data:"):
+            data, _ = inputs.fetch_input(url, team)
+            inputs.check_image(data, "image")
+        else:
+            check_public(url)
+    except StudioError as exc:
+        # The readers know a URL, not the request field it came in: name it for the forms.
+        exc.field = exc.field or field
+        raise
+    return url
 
 
 def start_generation(
@@ -113,9 +117,9 @@ def start_generation(
     if len(key) > 255:
         raise InvalidFields("Idempotency-Key is at most 255 characters")
     if key:
-        replay = _replay(team, key, fingerprint)
-        if replay is not None:
-            return Started(replay, True)
+        replay_of = replay(team, key, fingerprint)
+        if replay_of is not None:
+            return Started(replay_of, True)
     if validated.get("seed", "absent") is None:
         # Fixed now, so a re-run of the same job after a crash renders the same thing.
         validated["seed"] = secrets.randbelow(2**31)
@@ -159,10 +163,10 @@ def start_generation(
         if not key:
             raise
         # A concurrent request with the same key won the race; answer as it did.
-        replay = _replay(team, key, fingerprint)
-        if replay is None:
+        replay_of = replay(team, key, fingerprint)
+        if replay_of is None:
             raise
-        return Started(replay, True)
+        return Started(replay_of, True)
     return Started(generation, False)
 
 

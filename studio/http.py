@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -69,6 +70,37 @@ def check_public(url: str) -> None:
     resolve_public(url)
 
 
+# Set by a caller that times its upstream calls (the budgets, generations/budgets.py): called
+# with no argument as each request of these clients is about to go out, it returns a callback
+# that hears that request's transport events by name ("http11.send_request_body.complete",
+# "http11.receive_response_headers.complete", …), as they happen.
+on_send: ContextVar[Callable[[], Callable[[str], None]] | None] = ContextVar(
+    "studio_http_on_send", default=None
+)
+
+
+def _heard(request: httpx.Request) -> Callable[[str], None] | None:
+    start = on_send.get()
+    return start() if start is not None else None
+
+
+def _time_request(request: httpx.Request) -> None:
+    heard = _heard(request)
+    if heard is not None:
+        # httpcore's trace extension: called with each step of sending and answering.
+        request.extensions["trace"] = lambda name, info: heard(name)
+
+
+async def _atime_request(request: httpx.Request) -> None:
+    heard = _heard(request)
+    if heard is not None:
+
+        async def trace(name: str, info: object) -> None:
+            heard(name)
+
+        request.extensions["trace"] = trace
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle costs ~40 ms; one context per process serves every client.
@@ -79,6 +111,7 @@ def client(**kwargs: object) -> httpx.Client:
     return httpx.Client(
         timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
         headers={"User-Agent": USER_AGENT},
+        event_hooks={"request": [_time_request]},
         follow_redirects=False,
         verify=_tls_context(),
         **kwargs,  # type: ignore[arg-type]
@@ -89,6 +122,7 @@ def async_client(**kwargs: object) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=kwargs.pop("timeout", TIMEOUT),  # type: ignore[arg-type]
         headers={"User-Agent": USER_AGENT},
+        event_hooks={"request": [_atime_request]},
         follow_redirects=False,
         verify=_tls_context(),
         **kwargs,  # type: ignore[arg-type]

@@ -111,20 +111,42 @@ try:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("STUDIO_DB_CONN_MAX_AGE", 0))
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+# PostgreSQL: each process keeps a pool of at most STUDIO_DB_POOL_SIZE connections (Django's
+# native pool, psycopg_pool), the only way to reuse connections under ASGI, where every request
+# runs in a thread of its own (persistent connections there leak one per request). Size it so
+# that (web processes + cluster processes) x STUDIO_DB_POOL_SIZE stays under the server's
+# max_connections (README, "Configuration"). 0 turns the pool off (STUDIO_DB_CONN_MAX_AGE then).
+STUDIO_DB_POOL_SIZE = env_int("STUDIO_DB_POOL_SIZE", 4, minimum=0)
+STUDIO_DB_POOL_TIMEOUT = env_float("STUDIO_DB_POOL_TIMEOUT", 10.0, minimum=0.1)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with connections reused across requests (studio/sqlite/base.py).
+    _db["ENGINE"] = "studio.sqlite"
     _db["OPTIONS"] = {**_SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
     if _db["NAME"] and _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if STUDIO_DB_POOL_SIZE:
+        if _db["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "STUDIO_DB_CONN_MAX_AGE cannot be used with the PostgreSQL connection pool; "
+                "unset it, or set STUDIO_DB_POOL_SIZE=0 to turn the pool off"
+            )
+        _db["OPTIONS"]["pool"] = {
+            # One connection stays open; the rest are opened on demand and closed when idle.
+            "min_size": 1,
+            "max_size": STUDIO_DB_POOL_SIZE,
+            "timeout": STUDIO_DB_POOL_TIMEOUT,
+            "max_idle": 300,
+        }
+if _db["ENGINE"] == "studio.sqlite":
     # A file, not the in-memory default: concurrency tests need real WAL locking across
     # connections, and browser tests share it with the live server thread.
     # Per process, so two test runs on one machine never share (or delete) each other's file.
     _db["TEST"] = {"NAME": str(VAR_DIR / f"test-studio-{os.getpid()}.sqlite3")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
+IS_SQLITE = _db["ENGINE"] == "studio.sqlite"
 
 # --- Cache (rate-limit counters live here, so it must be shared across processes) ------------
 REDIS_URL = env_str("REDIS_URL", "")
@@ -134,6 +156,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("STUDIO_CACHE_PREFIX", "studio"),
+            # Django makes a cache object (and so a Redis pool) per request under ASGI;
+            # this pool class hands every one the process's single pool for the URL.
+            "OPTIONS": {"pool_class": "studio.redispool.SharedConnectionPool"},
         }
     }
 else:
@@ -147,12 +172,25 @@ else:
 # --- Task cluster (django-q2) ---------------------------------------------------------------
 # The generation state machine owns retries and deadlines, so the broker must not replay
 # failed tasks on its own: failures are acknowledged and schedules never catch up.
+# Tasks that store results (a collect; a submit, which collects inline when the upstream
+# answers at once) may download and upload a 2 GB video: they run under their own timeout
+# (async_task(timeout=…), see generations/engine.py `enqueue`), not the cluster's. The
+# download's own time limit leaves room for the upload within it.
+STUDIO_RESULT_TIME_LIMIT = env_int("STUDIO_RESULT_TIME_LIMIT", 30 * 60, minimum=30)
+STUDIO_COLLECT_TIMEOUT = env_int("STUDIO_COLLECT_TIMEOUT", 2 * STUDIO_RESULT_TIME_LIMIT, minimum=60)
+if STUDIO_COLLECT_TIMEOUT <= STUDIO_RESULT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "STUDIO_COLLECT_TIMEOUT must be greater than STUDIO_RESULT_TIME_LIMIT (the result's "
+        "download must end in time for its upload)"
+    )
 Q_CLUSTER: dict[str, object] = {
     "name": "studio",
     # One worker is mostly the dispatcher's minute-long loop; the others run jobs.
     "workers": env_int("STUDIO_CLUSTER_WORKERS", 3, minimum=2),
     "timeout": env_int("STUDIO_TASK_TIMEOUT", 240, minimum=10),
-    "retry": env_int("STUDIO_TASK_RETRY", 300, minimum=20),
+    # django-q hands a task not acknowledged within `retry` seconds to another worker: it
+    # must outlast the longest task timeout, the collect's.
+    "retry": env_int("STUDIO_TASK_RETRY", STUDIO_COLLECT_TIMEOUT + 60, minimum=20),
     "max_attempts": 1,
     "ack_failures": True,
     "catch_up": False,
@@ -161,8 +199,11 @@ Q_CLUSTER: dict[str, object] = {
     "label": "Task cluster",
     "poll": env_float("STUDIO_CLUSTER_POLL", 0.5, minimum=0.05),
 }
-if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:  # type: ignore[operator]
-    raise ImproperlyConfigured("STUDIO_TASK_RETRY must be greater than STUDIO_TASK_TIMEOUT")
+if Q_CLUSTER["retry"] <= max(Q_CLUSTER["timeout"], STUDIO_COLLECT_TIMEOUT):  # type: ignore[call-overload]
+    raise ImproperlyConfigured(
+        "STUDIO_TASK_RETRY must be greater than STUDIO_TASK_TIMEOUT and STUDIO_COLLECT_TIMEOUT "
+        "(a task still running after STUDIO_TASK_RETRY seconds would run twice)"
+    )
 if REDIS_URL and env_bool("STUDIO_REDIS_BROKER", False):
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -298,6 +339,9 @@ if len(STUDIO_API_KEY_PEPPER) < 32:
     )
 STUDIO_API_KEYS_PER_USER = env_int("STUDIO_API_KEYS_PER_USER", 5, minimum=1)
 STUDIO_API_KEY_TOUCH_SECONDS = env_int("STUDIO_API_KEY_TOUCH_SECONDS", 300, minimum=1)
+# Each process keeps an authenticated key this long (0: never), so a revoked key, or one whose
+# owner left the team, stops working within this many seconds in every process.
+STUDIO_API_KEY_CACHE_SECONDS = env_float("STUDIO_API_KEY_CACHE_SECONDS", 5.0, minimum=0)
 STUDIO_ACCESS_TOKEN_SECONDS = env_int("STUDIO_ACCESS_TOKEN_SECONDS", 3600, minimum=60)
 # Requests per minute (the contract's defaults); plans and teams can raise them in the admin.
 STUDIO_RATE_LIMITS = {
@@ -377,8 +421,31 @@ STUDIO_MEDIA_URL_TTL = env_int("STUDIO_MEDIA_URL_TTL", 6 * 3600, minimum=60)
 # image, and pixels declared in its header (checked before anything is decoded).
 STUDIO_MAX_IMAGE_BYTES = env_int("STUDIO_MAX_IMAGE_BYTES", 20 * 1024 * 1024, minimum=1024)
 STUDIO_MAX_IMAGE_PIXELS = env_int("STUDIO_MAX_IMAGE_PIXELS", 40_000_000, minimum=10_000)
+# The names these limits had before one policy served inputs and catalog uploads: a value an
+# operator left under an old name must stop the start, not be silently ignored.
+RENAMED_SETTINGS = {
+    "STUDIO_MAX_INPUT_BYTES": "STUDIO_MAX_IMAGE_BYTES",
+    "STUDIO_CATALOG_MAX_UPLOAD_BYTES": "STUDIO_MAX_IMAGE_BYTES",
+    "STUDIO_CATALOG_MAX_PIXELS": "STUDIO_MAX_IMAGE_PIXELS",
+}
+for _old, _new in RENAMED_SETTINGS.items():
+    if _old in os.environ:
+        raise ImproperlyConfigured(
+            f"{_old} is no longer read: set {_new} instead (one limit for generation inputs "
+            "and catalog uploads)"
+        )
 # Krev start endpoints wait this long for a result before answering 202 to be polled.
 STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minimum=0)
+# A chat message without `max_tokens` is charged for (at most) this many answer tokens when
+# accepted; the unused part is refunded when it completes.
+STUDIO_CHAT_MAX_TOKENS = env_int("STUDIO_CHAT_MAX_TOKENS", 1024, minimum=16)
 # API product uploads are analysed within the request (offline analysis takes well under a
 # second) unless this is off, then they queue to be polled.
 STUDIO_CATALOG_INLINE_ANALYSIS = env_bool("STUDIO_CATALOG_INLINE_ANALYSIS", True)
+# The offline language model (the `local-llm` extra): CPU threads per running answer, the
+# context window it is loaded with (tokens; history is trimmed to fit) and the longest answer.
+STUDIO_LOCAL_LLM_THREADS = env_int(
+    "STUDIO_LOCAL_LLM_THREADS", max(1, (os.cpu_count() or 2) // 2), minimum=1
+)
+STUDIO_LOCAL_LLM_CONTEXT = env_int("STUDIO_LOCAL_LLM_CONTEXT", 2048, minimum=256)
+STUDIO_LOCAL_LLM_MAX_TOKENS = env_int("STUDIO_LOCAL_LLM_MAX_TOKENS", 512, minimum=16)

@@ -110,21 +110,6 @@ def _restore_seed_rows(request):
 # --- every collected case runs under xdist ------------------------------------------------------
 
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Give each generated case its own node id.
-
-    pytest 9.2 builds an item's id from `originalname` plus parametrize ids; schemathesis puts
-    the operation in `name` ("test[GET /api/v1/models]") and the bare function in
-    `originalname`, so all 32 fuzz cases shared one id. xdist schedules and reports by id,
-    so under `-n 2` only one of them ran.
-    """
-    original = getattr(item, "originalname", None)
-    if original and item.name.startswith(f"{original}[") and item.name.endswith("]"):
-        expected = item.parent.id.child(original).with_params(item.name[len(original) + 1 : -1])
-        if item.id != expected:
-            item._id = expected
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Refuse a collection with two items under one id: xdist would run only one of them."""
     from collections import Counter

@@ -4,8 +4,11 @@ Like the credit ledger, the counter is changed only by conditional UPDATEs:
 
 - `charge` adds bytes only where they still fit (`storage_used_bytes <= limit - size`), in one
   statement, so two writers racing for the last megabytes cannot both win and a team never ends
-  over its plan's limit. Writers charge first and write the file second; a write that fails
-  gives the bytes back with `release`.
+  over its plan's limit. Writers charge first, in the transaction that writes the row that
+  holds the bytes (an Asset, pending until its upload ends; a catalog image), and write the
+  file second; a write that fails deletes the row and gives the bytes back with
+  `release_deleted`. A process killed in between leaves a row holding its charge, never a
+  charge held by nothing.
 - `release_deleted` deletes the rows that hold stored bytes and gives the bytes back only when
   this caller's DELETE removed them, so two concurrent deletes of the same media return the
   bytes once.
@@ -13,10 +16,15 @@ Like the credit ledger, the counter is changed only by conditional UPDATEs:
   yet; the charge at collect time is the one that counts).
 
 A release never takes the counter below zero (the CHECK constraint on the
-column is the last line, as for credits).
+column is the last line, as for credits). `reconcile` (manage.py reconcile_storage) compares
+the counter with the rows that hold bytes, which the apps that own them register
+(`register_holder`), and can set it right.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F, Model, QuerySet, Value
@@ -83,3 +91,43 @@ def check_room(team: Team) -> None:
         raise NoStorageLeft(
             "Your team's storage is full; delete old generations or move to a larger plan"
         )
+
+
+# --- reconciling -------------------------------------------------------------------------
+
+# Each: the bytes that rows of one kind hold, per team id ({team_id: bytes}).
+_holders: dict[str, Callable[[], dict[int, int]]] = {}
+
+
+def register_holder(name: str, bytes_per_team: Callable[[], dict[int, int]]) -> None:
+    """An app's rows that hold charged bytes (at app ready): `reconcile` adds them up."""
+    _holders[name] = bytes_per_team
+
+
+@dataclass(frozen=True)
+class Drift:
+    team: Team
+    counted: int  # storage_used_bytes
+    held: int  # what the registered rows hold
+
+
+def reconcile(*, fix: bool = False, teams: Iterable[Team] | None = None) -> list[Drift]:
+    """Teams whose counter differs from the bytes their rows hold; with `fix`, set it right.
+
+    A fix is a conditional UPDATE (the counter still has the value read), so a charge or a
+    release that lands meanwhile is never overwritten: run again to pick up such a team."""
+    held: dict[int, int] = {}
+    for bytes_per_team in _holders.values():
+        for team_id, size in bytes_per_team().items():
+            held[team_id] = held.get(team_id, 0) + int(size or 0)
+    drifts = []
+    for team in teams if teams is not None else Team.objects.order_by("pk"):
+        counted, should = int(team.storage_used_bytes or 0), held.get(team.pk, 0)
+        if counted == should:
+            continue
+        drifts.append(Drift(team, counted, should))
+        if fix:
+            Team.objects.filter(pk=team.pk, storage_used_bytes=counted).update(
+                storage_used_bytes=should
+            )
+    return drifts

@@ -149,6 +149,10 @@ class ProviderCredential(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     submit_tat = models.DateTimeField(null=True, blank=True, editable=False)
     poll_tat = models.DateTimeField(null=True, blank=True, editable=False)
+    # How many slots each budget has granted: a late call's push counts the slots granted
+    # since its own (see generations/budgets.py).
+    submit_slots = models.PositiveBigIntegerField(default=0, editable=False)
+    poll_slots = models.PositiveBigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

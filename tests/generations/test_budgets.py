@@ -79,7 +79,7 @@ def _team(name, user):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_hundred_jobs_spend_the_budget_without_a_single_429_and_both_teams_progress(
-    upstream, model, alice, charlie
+    upstream, model, alice, charlie, monkeypatch
 ):
     create_credential(
         None,
@@ -91,6 +91,16 @@ def test_two_hundred_jobs_spend_the_budget_without_a_single_429_and_both_teams_p
         polls_per_minute=300,
         max_concurrent_jobs=1000,
     )
+    pushes: list[float] = []  # how far late calls moved the submit budget back (diagnostics)
+    settle = budgets.settle
+
+    def recording_settle(grant, **kwargs):
+        pushed = settle(grant, **kwargs)
+        if grant is not None and grant.kind == "submit" and pushed:
+            pushes.append(round(pushed, 3))
+        return pushed
+
+    monkeypatch.setattr(budgets, "settle", recording_settle)
     big, small = _team("Big", alice), _team("Small", charlie)
     for i in range(150):
         start(big, alice, "image", {"prompt": f"big {i}", "model": model.identifier})
@@ -108,15 +118,29 @@ def test_two_hundred_jobs_spend_the_budget_without_a_single_429_and_both_teams_p
     times = [t for t, _ in accepted]
     tightest = min(b - a for a, b in zip(times, times[10:], strict=False))
     assert seen["rejected"] == {}, (tightest, seen["rejected_at"])  # not one 429
-    rate = (len(times) - 1) / (times[-1] - times[0])
-    allowed = 10 / WINDOW
-    assert rate >= 0.9 * allowed, f"submitted at {rate:.2f}/s of {allowed:.0f}/s allowed"
+    elapsed = times[-1] - times[0]
+    rate = (len(times) - 1) / elapsed
+    granted = 1 / budgets.interval(10)  # the limit less the margins: 93% of 10 per 3 s
+    spent = (
+        f"submitted at {rate:.2f}/s of {granted:.2f}/s granted ({10 / WINDOW:.2f}/s allowed); "
+        f"{len(pushes)} late submits pushed the budget {sum(pushes):.1f} s: {pushes}"
+    )
+    # The budget never held calls back for more than they needed: late calls moved it by
+    # their excess, not by how long their answers took, and never twice for one stall.
+    assert sum(pushes) <= 0.05 * elapsed, spent
+    # And it is spent. Loosely: on a loaded machine the three workers, not the budget, decide
+    # how many slots get taken (2.5-3.0/s beside four busy loops); the speed goal is a bench's.
+    assert rate >= 0.6 * granted, spent
     # Both teams progress while both wait: first-come-first-served would have given every
     # one of the first 100 slots to the big team, whose 150 jobs were queued first. (Turns
     # are taken when jobs are re-sent; the workers then race for each slot, so the split is
     # fair-ish, not exact: 40-50 of 100 here.)
     first_hundred = [team for _, team in accepted[:100]]
-    assert first_hundred.count(str(small.uuid)) >= 30
+    small_share = first_hundred.count(str(small.uuid))
+    first_small = next((i for i, team in enumerate(first_hundred) if team == str(small.uuid)), None)
+    assert small_share >= 30, (
+        f"small team: {small_share} of the first 100, its first at #{first_small}; pushes {pushes}"
+    )
     assert Generation.objects.filter(team=big, state=S.SUCCEEDED).count() == 150
 
 
@@ -149,12 +173,86 @@ def test_a_call_that_came_back_late_moves_the_next_slots_back_by_its_delay(setti
     assert budgets.claim(credential.pk, "submit", now=now + step + timedelta(seconds=2)) == 1
 
 
-def _upstream_sees(settle: bool, seed: int) -> list[float]:
-    """Seconds between each call and the call `limit` later, as the upstream sees them.
+def test_a_call_sent_on_time_that_answers_late_moves_nothing(settings, db):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
+    credential = create_credential(
+        None, "kolbo", "c", "https://upstream.example", "sk-12345678", submits_per_minute=6
+    )
+    now = timezone.now()
+    slot = now - timedelta(seconds=10)
+    grant = budgets.take(credential.pk, "poll", 5, now=slot)
+    # All left at their slots and four answered at once; one hung for 20 s (a slow upstream,
+    # one poll of a shared batch): it moves no budget, and neither do the others.
+    answered = [slot] * 4 + [slot + timedelta(seconds=20)]
+    grant.calls = [budgets.Call(written=slot, answered=when) for when in answered]
+    assert budgets.settle(grant, returned_at=now + timedelta(seconds=20)) == 0
+
+
+def test_two_calls_late_together_push_the_budget_once_not_twice(settings, db):
+    settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
+    credential = create_credential(
+        None, "kolbo", "c", "https://upstream.example", "sk-12345678", submits_per_minute=6
+    )
+    now = timezone.now()
+    step = timedelta(seconds=budgets.interval(6))
+    first = budgets.take(credential.pk, "submit", now=now)
+    second = budgets.take(credential.pk, "submit", now=now + step)
+    assert second.count == 1
+    # A stall held both calls: they left together, 5 s after the second slot (and answered
+    # long after: the upstream is slow).
+    sent = now + step + timedelta(seconds=5)
+    answered = sent + timedelta(seconds=30)
+    first.calls = [budgets.Call(written=sent, answered=answered)]
+    second.calls = [budgets.Call(written=sent, answered=answered)]
+    covered = budgets.lag() + budgets.jitter_margin() - budgets.send_allowance()
+    push = budgets.settle(first) + budgets.settle(second)
+    # The call six slots after the first must come a window after it arrived; nothing more.
+    assert push == pytest.approx(5 + step.total_seconds() - covered)
+    next_slot = sent + 2 * step - timedelta(seconds=covered)
+    assert budgets.claim(credential.pk, "submit", now=next_slot - timedelta(milliseconds=1)) == 0
+    assert budgets.claim(credential.pk, "submit", now=next_slot) == 1
+
+
+def test_a_request_made_while_sending_is_timed_when_written_and_when_answered(settings, db):
+    from studio import http
+    from tests.fakes.server import LoopbackServer, Response
+
+    credential = create_credential(
+        None, "kolbo", "c", "https://upstream.example", "sk-12345678", submits_per_minute=6
+    )
+    arrived = []
+
+    def handle(request):
+        arrived.append(timezone.now())
+        return Response.json({})
+
+    server = LoopbackServer(handle).start()
+    try:
+        grant = budgets.take(credential.pk, "submit")
+        with budgets.sending(grant), http.client() as client:
+            client.get(f"{server.url}/jobs")
+        with http.client() as client:  # outside: not stamped
+            client.get(f"{server.url}/jobs")
+    finally:
+        server.stop()
+    assert grant.calls is not None and len(grant.calls) == 1  # the second went unheard
+    call = grant.calls[0]
+    assert call.written is not None and call.answered is not None
+    # Written once its slot was due; answered after the upstream saw it.
+    assert grant.first_slot <= call.written <= call.answered
+    assert arrived[0] <= call.answered
+
+
+def _upstream_sees(settle: str, seed: int) -> tuple[list[float], float]:
+    """Seconds between each call and the call `limit` later, as the upstream sees them, and
+    when the last call was sent.
 
     Simulated time: callers ask for the next slot as soon as it is due, a little late; the
-    calls reach the upstream after a delay that is usually short and sometimes seconds long
-    (a descheduled worker), and return 10 ms later.
+    calls are written after a delay that is usually short and sometimes seconds long (a
+    descheduled worker), reach the upstream within the send allowance, and answer 10 ms after
+    that or, one in five, seconds later (a slow upstream). `settle`: "no" (never),
+    "returned" (arrival bounded by when the caller settles), "heard" (by when the call was
+    written and answered, as `sending` hears it).
     """
     import heapq
     import random
@@ -176,25 +274,40 @@ def _upstream_sees(settle: bool, seed: int) -> list[float]:
     while len(arrivals) < 120:
         while returns and returns[0][0] <= at:
             returned, _, grant = heapq.heappop(returns)
-            if settle:
+            if settle != "no":
                 budgets.settle(grant, returned_at=start + timedelta(seconds=returned))
         grant = budgets.take(credential.pk, "submit", now=start + timedelta(seconds=at))
         if grant.count:
             delay = rng.uniform(0, 0.3) if rng.random() < 0.8 else rng.uniform(0.5, 20)
-            arrivals.append(at + delay)
-            heapq.heappush(returns, (at + delay + 0.01, len(arrivals), grant))
+            written = at + delay
+            arrivals.append(written + rng.uniform(0, budgets.send_allowance()))
+            answer = 0.01 if rng.random() < 0.8 else rng.uniform(1, 25)
+            if settle == "heard":
+                grant.calls = [
+                    budgets.Call(
+                        written=start + timedelta(seconds=written),
+                        answered=start + timedelta(seconds=arrivals[-1] + answer),
+                    )
+                ]
+            heapq.heappush(returns, (arrivals[-1] + answer, len(arrivals), grant))
         next_slot = budgets.next_slot_at(credential.pk, "submit") - start
         at = max(at + 0.01, next_slot.total_seconds()) + rng.uniform(0, 0.3)
+    last_sent = max(arrivals)
     arrivals.sort()
-    return [b - a for a, b in zip(arrivals, arrivals[limit:], strict=False)]
+    return [b - a for a, b in zip(arrivals, arrivals[limit:], strict=False)], last_sent
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_late_calls_never_put_more_than_the_limit_in_any_window(settings, db, seed):
     settings.STUDIO_UPSTREAM_RATE_WINDOW = 60
-    assert min(_upstream_sees(settle=True, seed=seed)) >= 60
+    stamped, stamped_done = _upstream_sees(settle="heard", seed=seed)
+    returned, returned_done = _upstream_sees(settle="returned", seed=seed)
+    assert min(stamped) >= 60
+    assert min(returned) >= 60
+    # Timed from their answers, slow answers throttle the budget for nothing.
+    assert stamped_done < returned_done
     # The margin alone is not enough: without settling, late calls crowd a window.
-    assert min(_upstream_sees(settle=False, seed=seed)) < 60
+    assert min(_upstream_sees(settle="no", seed=seed)[0]) < 60
 
 
 def test_a_job_whose_credential_went_away_is_refunded_with_a_clear_error(

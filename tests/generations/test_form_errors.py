@@ -159,3 +159,26 @@ def test_a_rerun_refused_for_full_storage_points_to_the_gallery(funded_team, ali
     assert "Free up space in the Gallery." in body
     assert "Credits page" not in body
     assert Generation.objects.count() == 1
+
+
+def test_an_image_url_error_for_a_picked_image_is_shown_on_the_picker(team, alice):
+    from studio.errors import InvalidFields
+
+    picture = run(start(team, alice, "image", {"prompt": "a red kite"})).assets.get()
+    model = AIModel.objects.get(identifier="studio-local/video")
+    form = StudioForm(
+        {"type": "video_from_image", "model": model.identifier, "source": str(picture.uuid)},
+        generation_type="video_from_image",
+        models=models_for("video_from_image", team),
+        model=model,
+        sources=[picture],
+    )
+    assert form.is_valid(), form.errors
+    assert form.raw_request()["image_url"]  # the picked image goes as a link of ours
+    form.add_service_error(InvalidFields.about("image_url", "could not be read"))
+    assert form.errors["source"] == ["Image URL could not be read"]
+    assert "image_url" not in form.errors and not form.non_field_errors()
+
+    typed = bound_form(team, "video_from_image", model, {"image_url": "https://example.com/a.png"})
+    typed.add_service_error(InvalidFields.about("image_url", "could not be read"))
+    assert typed.errors["image_url"] == ["Image URL could not be read"]

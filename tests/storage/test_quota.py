@@ -180,3 +180,123 @@ def test_two_deletes_of_one_product_give_its_bytes_back_once(team, alice):
 
     assert used(team) == kept.original.size_bytes
     assert not Product.objects.filter(pk=doomed.pk).exists()
+
+
+def collecting_image(team: Team, user, tmp_path: Path, monkeypatch) -> Generation:
+    """A generation whose rendered result waits to be collected (the test runs the step)."""
+    from generations.providers.local import render_images
+
+    source = render_images("a lighthouse", seed=5, out_dir=tmp_path)[0].path
+    monkeypatch.setattr(engine, "enqueue", lambda *args: None)
+    generation = start(team, user, "image", {"prompt": "a lighthouse"})
+    Generation.objects.filter(pk=generation.pk).update(
+        state=S.COLLECTING,
+        upstream_handle={"outputs": [{"path": str(source), "mime_type": "image/png"}]},
+    )
+    return generation
+
+
+def collect_killed_at_upload(generation: Generation) -> None:
+    """Collect in a forked process that SIGKILLs itself as the upload starts: the charge is
+    made, nothing after it runs (no cleanup, no handler), as when a worker is killed."""
+    import os
+    import signal
+    import time
+
+    pid = os.fork()
+    if pid == 0:  # the child: its own database connection, then die mid-collect
+        try:
+            for conn in connections.all():
+                conn.connection = None  # the parent's; not ours to close
+            from django.core.files.storage import default_storage
+
+            def killed(*args, **kwargs):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            default_storage.save = killed  # type: ignore[method-assign]
+            engine.collect(generation.pk)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(1)  # only if the kill point was never reached
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG)) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the collect never reached its upload")
+        time.sleep(0.05)
+    assert os.WIFSIGNALED(done[1]) and os.WTERMSIG(done[1]) == signal.SIGKILL
+
+
+def stored_file_bytes(team: Team) -> int:
+    from django.core.files.storage import default_storage
+
+    names = [
+        name
+        for asset in Asset.all_objects.filter(generation__team=team)
+        for name in (asset.file.name, asset.thumbnail.name)
+        if name and default_storage.exists(name)
+    ]
+    return sum(default_storage.size(name) for name in names)
+
+
+@transactional
+def test_a_collect_killed_between_charge_and_upload_is_charged_once_when_driven_again(
+    funded_team, alice, tmp_path, monkeypatch
+):
+    generation = collecting_image(funded_team, alice, tmp_path, monkeypatch)
+
+    collect_killed_at_upload(generation)
+    # The charge outlived the process, held by the output's pending row, which no page shows.
+    pending = Asset.all_objects.get(generation=generation)
+    assert pending.pending and used(funded_team) == pending.stored_bytes > 0
+    assert not Generation.objects.get(pk=generation.pk).assets.exists()
+
+    engine.collect(generation.pk)  # the sweeper drives the collect again
+
+    generation.refresh_from_db()
+    assert generation.state == S.SUCCEEDED
+    assert generation.assets.count() == 1
+    assert used(funded_team) == stored_file_bytes(funded_team) > 0
+    assert storage_quota.reconcile() == []
+
+
+@transactional
+def test_a_collect_killed_before_its_upload_gives_the_bytes_back_once_when_the_job_fails(
+    funded_team, alice, tmp_path, monkeypatch
+):
+    generation = collecting_image(funded_team, alice, tmp_path, monkeypatch)
+    collect_killed_at_upload(generation)
+    assert used(funded_team) > 0
+
+    from generations.providers.base import Failure, FailureCategory
+
+    failure = Failure("the collect never came back", FailureCategory.INTERNAL, "COLLECT_LOST")
+    assert engine.fail(generation.pk, failure)
+    assert not engine.fail(generation.pk, failure)  # a second failure frees nothing more
+    services.delete_generation(Generation.objects.get(pk=generation.pk))
+
+    assert used(funded_team) == 0
+    assert not Asset.all_objects.filter(generation=generation).exists()
+
+
+@pytest.mark.django_db
+def test_reconcile_storage_reports_drift_and_fixes_it_only_when_asked(funded_team, alice):
+    from django.core.management import CommandError, call_command
+
+    generation = run(start(funded_team, alice, "image", {"prompt": "a lighthouse"}))
+    held = sum(a.stored_bytes for a in generation.assets.all())
+    assert used(funded_team) == held > 0
+    call_command("reconcile_storage")  # no drift: exits cleanly
+
+    Team.objects.filter(pk=funded_team.pk).update(storage_used_bytes=held + 12345)
+    with pytest.raises(CommandError, match="1 team"):
+        call_command("reconcile_storage")
+    assert used(funded_team) == held + 12345  # a dry run writes nothing
+
+    call_command("reconcile_storage", "--fix")
+    assert used(funded_team) == held
+    call_command("reconcile_storage")
