@@ -79,7 +79,12 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["team", "-created_at"], name="product_team_recent")]
+        indexes = [
+            # The whole ordering, tie-breaker included: pages read it without sorting.
+            models.Index(fields=["team", "-created_at", "-id"], name="product_team_recent"),
+            # The catalog page's category filter and its list of categories.
+            models.Index(fields=["team", "category"], name="product_team_category"),
+        ]
 
     def __str__(self) -> str:
         return self.name or str(self.id)

@@ -18,6 +18,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from catalog.models import CatalogImage, Moodboard, Product, StylePreset, VisualDNA
+from generations.extensions import PickableImage
 from studio.errors import InvalidFields, NotFound
 
 # The offline engine lays references side by side; more than this is noise.
@@ -154,3 +155,12 @@ class CatalogReferences:
         from catalog.forms import catalog_request
 
         return catalog_request(form)
+
+    def images(self, team: Any, limit: int) -> list[PickableImage]:
+        from catalog.presenters import image_path
+
+        products = Product.objects.filter(team=team).select_related("original")[:limit]
+        return [
+            PickableImage(label=p.name or "Product photo", url=image_path(p.original))
+            for p in products
+        ]

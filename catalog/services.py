@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from catalog import images as pixels
@@ -116,6 +116,17 @@ class _Files:
     def discard(self) -> None:
         for image in self.written:
             image.file.delete(save=False)
+
+
+def bytes_per_team() -> dict[int, int]:
+    """The bytes each team's catalog files hold (shared presets charge nobody)."""
+    rows = (
+        CatalogImage.objects.filter(team__isnull=False)
+        .values("team_id")
+        .annotate(held=Sum("size_bytes"))
+        .order_by()
+    )
+    return {row["team_id"]: int(row["held"] or 0) for row in rows}
 
 
 def _forget(image: CatalogImage) -> None:

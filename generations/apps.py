@@ -27,3 +27,9 @@ class GenerationsConfig(AppConfig):
         health.register("dispatcher", dispatcher_lease)
         # /metrics reads jobs by state and type when it is scraped.
         metrics.register_job_counts(job_counts)
+
+        from generations.assets import bytes_per_team
+        from studio.accounts import storage_quota
+
+        # manage.py reconcile_storage counts the bytes the team's assets hold.
+        storage_quota.register_holder("assets", bytes_per_team)

@@ -7,6 +7,7 @@ carry no catalog ids (`check` refuses them) and the Studio page shows no catalog
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,15 @@ from studio.errors import InvalidFields
 
 # The request fields that name catalog objects.
 CATALOG_FIELDS = ("product_ids", "visual_dna_ids", "moodboard_id", "preset_id")
+
+
+@dataclass(frozen=True)
+class PickableImage:
+    """An image of another app a page offers to attach: its label and a Studio link (a
+    relative signed path) that is both its preview and the value a request carries."""
+
+    label: str
+    url: str
 
 
 class ReferenceResolver(Protocol):
@@ -39,6 +49,10 @@ class ReferenceResolver(Protocol):
     def picked(self, form: forms.Form) -> dict[str, Any]:
         """The ids picked in those fields, as request fields (`product_ids`, …)."""
 
+    def images(self, team: Team, limit: int) -> list[PickableImage]:
+        """The team's latest catalog images (product photos), newest first, for the Chat
+        page's attach picker."""
+
 
 class NoCatalog:
     """The resolver when no catalog is installed: no catalog ids are accepted."""
@@ -58,6 +72,9 @@ class NoCatalog:
 
     def picked(self, form: forms.Form) -> dict[str, Any]:
         return {}
+
+    def images(self, team: Team, limit: int) -> list[PickableImage]:
+        return []
 
 
 _resolver: ReferenceResolver = NoCatalog()

@@ -8,3 +8,8 @@ class StudioConfig(AppConfig):
     name = "studio"
     label = "studio"
     verbose_name = "Studio"
+
+    def ready(self) -> None:
+        from studio import dbpool
+
+        dbpool.install()

@@ -1,7 +1,7 @@
 """Credit balance endpoints of both dialects (router mounted at /api/v1).
 
-Both read the team row the key authentication already loaded (with its plan), so a
-credits call costs no query beyond authentication.
+Both read the team row (with its plan) in one query: the key authentication's team may come
+from the key cache, seconds old, and a balance must be the current one.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from studio.accounts.models import Team
 from studio.api.auth import api_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevResponse, kolbo, krev, with_errors
 
 router = Router(tags=["Credits"])
+
+
+def current_team(request: HttpRequest) -> Team:
+    return Team.objects.select_related("plan").get(pk=caller_team(request).pk)
 
 
 class KolboCredits(Schema):
@@ -38,7 +43,7 @@ class KolboCreditsOut(Schema):
     summary="Credit balance (Kolbo shape)",
 )
 def account_credits(request: HttpRequest) -> dict:
-    team = caller_team(request)
+    team = current_team(request)
     return kolbo(
         credits={
             "total": team.total_credits,
@@ -89,7 +94,7 @@ def format_bytes(size: int) -> str:
     summary="Credits, plan and storage (Krev shape)",
 )
 def credits(request: HttpRequest) -> dict:
-    team = caller_team(request)
+    team = current_team(request)
     plan = team.plan
     return krev(
         {

@@ -267,7 +267,8 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["team", "-created_at"], name="ledger_team_recent")]
+        # The whole ordering, tie-breaker included: the ledger's pages read it without sorting.
+        indexes = [models.Index(fields=["team", "-created_at", "-id"], name="ledger_team_recent")]
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "cause"],

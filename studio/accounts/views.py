@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
@@ -28,6 +27,7 @@ from studio.accounts.forms import (
 )
 from studio.accounts.models import Invitation, LedgerEntry, Membership, Role, User
 from studio.errors import StudioError
+from studio.pagination import CappedPaginator
 
 
 def _user(request: HttpRequest) -> User:
@@ -299,7 +299,7 @@ def credits_page(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
             else:
                 messages.success(request, f"Redeemed {entry.amount:,} credits.")
                 return redirect("credits", team_uuid=team.uuid)
-    page = Paginator(
+    page = CappedPaginator(
         LedgerEntry.objects.filter(team=team).select_related("created_by"), 25
     ).get_page(request.GET.get("page"))
     usage = credits.daily_usage(team)

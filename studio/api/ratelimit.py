@@ -5,7 +5,8 @@ per team by the `*_rate_limit` fields). A counter is keyed by the subject (a use
 generation, the client IP for reads and polls) and the current minute. Counting must be
 atomic across processes and machines:
 
-- Redis (REDIS_URL): `cache.add(key, 0)` then `cache.incr(key)`, which is Redis INCR.
+- Redis (REDIS_URL): INCR and EXPIRE in one pipelined round trip, on the process's one
+  connection pool (studio/redispool.py), never a new connection per request.
 - DatabaseCache (the embedded default): Django's `incr` there is a get followed by a set,
   so two processes can read the same value and both pass. We count in our own table
   instead, with one `INSERT … ON CONFLICT DO UPDATE … RETURNING` statement (SQLite ≥ 3.35
@@ -17,17 +18,19 @@ window) before any work is done.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connection
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 
-from studio import metrics
+from studio import metrics, redispool
 from studio.accounts.models import Team
 from studio.errors import RateLimited
 from studio.models import RateCounter
@@ -72,9 +75,34 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
-def _cache_counts_atomically() -> bool:
-    # `cache` is a proxy; the backend behind it decides (LocMem and Redis incr atomically).
-    return not isinstance(caches["default"], DatabaseCache)
+_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+
+
+def _counter() -> str:
+    """Where counts go: "redis", "database", or "cache" (another backend that incr's atomically).
+
+    Decided from settings, not `caches["default"]`: under ASGI that builds a cache object
+    for every request.
+    """
+    backend = str(settings.CACHES["default"]["BACKEND"])
+    if backend == _REDIS_BACKEND:
+        return "redis"
+    return "database" if _is_database_cache(backend) else "cache"
+
+
+@functools.cache
+def _is_database_cache(backend: str) -> bool:
+    return issubclass(import_string(backend), DatabaseCache)
+
+
+def _count_in_redis(key: str, window: int) -> int:
+    location = str(settings.CACHES["default"]["LOCATION"])
+    name = cache.make_key(f"{key}:{window}")
+    pipe = redispool.client(location).pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, WINDOW_SECONDS * 2)
+    count, _ = pipe.execute()
+    return int(count)
 
 
 def count_in_database(key: str, window: int) -> int:
@@ -115,10 +143,13 @@ def hit(rate_class: RateClass, subject: str, limit: int, *, now: float | None = 
     now = time.time() if now is None else now
     window = int(now // WINDOW_SECONDS)
     key = f"{settings.STUDIO_RATELIMIT_PREFIX}:{rate_class.value}:{subject}"
-    if _cache_counts_atomically():
-        count = _count_in_cache(key, window)
-    else:
+    counter = _counter()
+    if counter == "redis":
+        count = _count_in_redis(key, window)
+    elif counter == "database":
         count = count_in_database(key, window)
+    else:
+        count = _count_in_cache(key, window)
     if count > limit:
         retry_after = math.ceil((window + 1) * WINDOW_SECONDS - now)
         metrics.count_rate_limited(rate_class.value)

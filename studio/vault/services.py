@@ -7,11 +7,13 @@ constant-time comparison of HMAC-SHA256(pepper, key) with the stored hash.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -141,6 +143,7 @@ def revoke_api_key(key: ApiKey, *, by: User) -> bool:
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         == 1
     )
+    key_cache.forget(key.hashed_key)  # at once here; other processes within the cache bound
     if revoked:
         log.info("api key %s revoked by user %s", key.uuid, by.pk)
     key.refresh_from_db(fields=["revoked_at"])
@@ -154,16 +157,79 @@ def can_revoke(membership: Membership, key: ApiKey) -> bool:
     )
 
 
+class _KeyCache:
+    """Recently authenticated keys of this process, by HMAC digest, for a few seconds.
+
+    Every API call authenticates; the lookup was a quarter of a status poll's time. A hit
+    hands out a copy of the key, its team, plan and user as they were read at most
+    `STUDIO_API_KEY_CACHE_SECONDS` ago, so revoking a key, removing its owner from the
+    team or changing their role takes effect within that bound in every process (at once in
+    the process that revokes). Expiry is checked on every hit. Balances must be read fresh
+    (see `studio.accounts.api`), never from the cached team.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, ApiKey]] = {}
+
+    def get(self, digest: str) -> ApiKey | None:
+        ttl = settings.STUDIO_API_KEY_CACHE_SECONDS
+        entry = self.entries.get(digest)
+        if entry is None or ttl <= 0:
+            return None
+        read_at, key = entry
+        if not 0 <= time.time() - read_at < ttl:  # stale, or the clock went back
+            self.entries.pop(digest, None)
+            return None
+        return _copy_key(key)
+
+    def put(self, digest: str, key: ApiKey) -> None:
+        if settings.STUDIO_API_KEY_CACHE_SECONDS <= 0:
+            return
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[digest] = (time.time(), _copy_key(key))
+
+    def forget(self, digest: str) -> None:
+        self.entries.pop(digest, None)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def _copy_key(key: ApiKey) -> ApiKey:
+    # A request may change its objects (a handler refreshes its team's balances): each
+    # request gets its own copies, never the cached ones.
+    fresh = copy.copy(key)
+    fresh.team = copy.copy(key.team)
+    if key.team.plan_id is not None:
+        fresh.team.plan = copy.copy(key.team.plan)
+    fresh.user = copy.copy(key.user)
+    return fresh
+
+
+key_cache = _KeyCache()
+
+
 def authenticate(raw_key: str) -> ApiKey:
     """The active key `raw_key` names, with its team, plan and user loaded, or InvalidApiKey.
 
-    One query: the key row joined to its team, plan and user, plus the creator's current
-    role in the team (a key stops working when its creator leaves the team).
+    From this process's key cache when it was read within `STUDIO_API_KEY_CACHE_SECONDS`
+    (no query); otherwise one query: the key row joined to its team, plan and user, plus the
+    creator's current role in the team (a key stops working when its creator leaves the team).
     """
     raw_key = (raw_key or "").strip()
     match = _KEY_RE.match(raw_key)
     if match is None:
         raise InvalidApiKey()
+    digest = hash_key(raw_key)
+    cached = key_cache.get(digest)
+    if cached is not None:
+        if cached.is_expired:
+            key_cache.forget(digest)
+            raise InvalidApiKey("This API key has expired")
+        return cached
     lookup = match.group("secret")[:LOOKUP_CHARS]
     role = Membership.objects.filter(team_id=OuterRef("team_id"), user_id=OuterRef("user_id"))
     candidates = (
@@ -172,7 +238,6 @@ def authenticate(raw_key: str) -> ApiKey:
         .select_related("team__plan", "user")
         .annotate(member_role=Subquery(role.values("role")[:1]))
     )
-    digest = hash_key(raw_key)
     found = None
     for candidate in candidates:
         if hmac.compare_digest(candidate.hashed_key, digest):
@@ -186,6 +251,7 @@ def authenticate(raw_key: str) -> ApiKey:
     if not found.user.is_active or found.member_role is None:  # type: ignore[attr-defined]
         raise InvalidApiKey("This API key's owner is no longer a member of the team")
     _touch(found)
+    key_cache.put(digest, found)
     return found
 
 

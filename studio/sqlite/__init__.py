@@ -1,0 +1,1 @@
+"""SQLite with connections kept per process for reuse (settings.DATABASES' ENGINE for SQLite)."""
