@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -96,6 +97,13 @@ def _terminal_among(ids: list[int]) -> list[int]:
 
 def _close_connection() -> None:
     connection.close()
+
+
+def _release_callers_connection() -> None:
+    """Give the calling request's connection back (to the pool, where there is one); its next
+    query takes one again. Never inside a transaction, where closing would lose it."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 class Listener:
@@ -219,6 +227,9 @@ async def wait_for_finish(generation_id: int, timeout: float) -> bool:
         return False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # The waiting request holds no database connection while it waits: with PostgreSQL's
+    # pool (4 per process) 50 waiters would otherwise starve every other request.
+    await sync_to_async(_release_callers_connection)()
     subscriber = listener()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(subscriber.ready.wait(), timeout)
