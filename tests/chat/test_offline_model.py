@@ -200,3 +200,57 @@ def test_a_chat_message_on_the_offline_model_is_answered_and_charged_for_its_rea
     assert answer.credits == cost
     team.refresh_from_db()
     assert team.total_credits == before - cost
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_docs_session_and_stateless_examples_are_answered_by_the_offline_model(
+    offline_model, team, alice
+):
+    # As in Kolbo's chat docs, host and key changed; no upstream configured: Smart Select
+    # picks the offline model. The session form answers a message to poll; the stateless
+    # form answers inline.
+    import importlib
+
+    from django.apps import apps
+    from django.test import Client
+
+    from studio.accounts import credits
+    from studio.accounts.models import Bucket
+    from studio.vault.services import create_api_key
+
+    for migration in ("0002_seed_registry", "0009_chat"):  # the registry rows, after the flush
+        importlib.import_module(f"generations.migrations.{migration}").seed(apps, None)
+    credits.grant(team, 1_000, bucket=Bucket.PACK)
+    secret = create_api_key(team, alice, "docs").full_key
+    api = Client(headers={"X-API-Key": secret})
+
+    session = api.post(
+        "/api/v1/chat",
+        {"message": "Say hello in five words."},
+        content_type="application/json",
+    )
+    assert session.status_code == 200, session.content
+    body = session.json()
+    assert body["success"] is True and body["model"] == "studio-local/chat"
+    status = api.get(body["poll_url"]).json()
+    assert status["state"] == "completed", status
+    assert status["result"]["content"].strip()
+    assert status["credits_used"] <= body["credits_charged"]
+    listed = api.get("/api/v1/chat/conversations").json()["conversations"]
+    assert [c["session_id"] for c in listed] == [body["session_id"]]
+
+    stateless = api.post(
+        "/api/v1/chat",
+        {
+            "messages": [
+                {"role": "system", "content": "Answer in one sentence."},
+                {"role": "user", "content": "Name a colour."},
+            ],
+            "model": "studio-local/chat",
+        },
+        content_type="application/json",
+    )
+    assert stateless.status_code == 200, stateless.content
+    answer = stateless.json()
+    assert answer["success"] is True and answer["content"].strip()
+    assert answer["model"] == "studio-local/chat" and answer["credits_used"] >= 1
