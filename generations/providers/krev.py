@@ -172,38 +172,31 @@ class KrevAdapter(he.HttpAdapter):
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
-        if job.handle.get("run_id"):
-            return await self._poll_run(client, job, credential)
+        root = self.root(credential)
+        if job.handle.get("run_id"):  # a chat relayed as an agent run
+            url = f"{root}/api/v1/chat/runs/{job.handle['run_id']}"
+            read = await self._read_status(client, job, url, poll_after=2.0)
+            if not isinstance(read, dict):
+                return read
+            text = read.get("latest_assistant_text")
+            content = text if isinstance(text, str) else ""
+            return Finished([], {"content": content, "model": "krev", "usage": {}})
         gid = job.handle["generation_id"]
-        data = await self.poll_call(
-            client, "GET", f"{self.root(credential)}/api/v1/generations/{gid}", job
+        read = await self._read_status(
+            client, job, f"{root}/api/v1/generations/{gid}", poll_after=3.0
         )
-        if he.is_outcome(data):
-            return data
-        payload = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(payload, dict):
-            return he.poll_wait(job, he.malformed(NAME, submit=False))
-        status = payload.get("status")
-        if status in ("queued", "processing"):
-            progress = payload.get("progress")
-            return Pending(
-                he.clean_handle(job.handle),
-                progress=int(progress) if isinstance(progress, int | float) else None,
-                poll_after=3.0,
-            )
-        if status == "succeeded":
-            urls = _urls(payload)
-            if not urls:
-                return he.upstream_failed(NAME, "succeeded without output URLs")
-            return Finished([Output(url=u) for u in urls], {"upstream_generation_id": gid})
-        if status == "failed":
-            return he.upstream_failed(NAME, payload.get("error"))
-        return he.poll_wait(job, he.malformed(NAME, submit=False, detail=f": status {status!r}"))
+        if not isinstance(read, dict):
+            return read
+        urls = _urls(read)
+        if not urls:
+            return he.upstream_failed(NAME, "succeeded without output URLs")
+        return Finished([Output(url=u) for u in urls], {"upstream_generation_id": gid})
 
-    async def _poll_run(
-        self, client: httpx.AsyncClient, job: Job, credential: UpstreamCredential
-    ) -> Outcome:
-        url = f"{self.root(credential)}/api/v1/chat/runs/{job.handle['run_id']}"
+    async def _read_status(
+        self, client: httpx.AsyncClient, job: Job, url: str, *, poll_after: float
+    ) -> Outcome | dict[str, Any]:
+        """GET a Krev generation or run: its `data` once it has succeeded, else the outcome
+        (still running, failed upstream, or a malformed answer to ask about again)."""
         data = await self.poll_call(client, "GET", url, job)
         if he.is_outcome(data):
             return data
@@ -216,12 +209,10 @@ class KrevAdapter(he.HttpAdapter):
             return Pending(
                 he.clean_handle(job.handle),
                 progress=int(progress) if isinstance(progress, int | float) else None,
-                poll_after=2.0,
+                poll_after=poll_after,
             )
         if status == "succeeded":
-            text = payload.get("latest_assistant_text")
-            content = text if isinstance(text, str) else ""
-            return Finished([], {"content": content, "model": "krev", "usage": {}})
+            return payload
         if status == "failed":
             return he.upstream_failed(NAME, payload.get("error"))
         return he.poll_wait(job, he.malformed(NAME, submit=False, detail=f": status {status!r}"))
