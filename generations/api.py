@@ -18,7 +18,7 @@ from pydantic import Field
 from generations.chat.api import router as chat_router
 from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
-from generations.models import AIModel, GenerationType, Provider, Voice
+from generations.models import MODEL_TYPES, AIModel, GenerationType, Provider, Voice
 from generations.registry import enabled_models, reachable_providers
 from studio.api.auth import api_key, caller_team
 from studio.api.ratelimit import RateClass
@@ -26,13 +26,15 @@ from studio.api.schemas import kolbo, with_errors
 
 router = Router(tags=["Models and voices"])
 
-TypeName = Literal["image", "video", "video_from_image", "music", "speech", "sound", "chat"]
+TypeName = Literal[
+    "image", "image_edit", "video", "video_from_image", "music", "speech", "sound", "chat"
+]
 RawTypeName = Literal[
     "text_to_img", "image_editing", "text_to_video", "img_to_video", "music_gen",
     "text_to_speech", "text_to_sound", "text",
 ]  # fmt: skip
 ProviderName = Literal["local", "fal", "openai", "replicate", "kolbo", "krev"]
-assert set(TypeName.__args__) == set(GenerationType.values)  # type: ignore[attr-defined]
+assert set(TypeName.__args__) == MODEL_TYPES  # type: ignore[attr-defined]
 assert set(ProviderName.__args__) == set(Provider.values)  # type: ignore[attr-defined]
 
 

@@ -22,6 +22,15 @@ class GenerationType(models.TextChoices):
     SPEECH = "speech", "Speech"
     SOUND = "sound", "Sound effect"
     CHAT = "chat", "Chat"
+    IMAGE_EDIT = "image_edit", "Image edit"
+    # Parent jobs: they plan and start child generations (see `Generation.parent`).
+    CREATIVE_DIRECTOR = "creative_director", "Creative director"
+    AD = "ad", "Ad"
+
+
+# Parent-job types are done by no model of their own: their children use image/video models.
+PARENT_TYPES = frozenset({GenerationType.CREATIVE_DIRECTOR, GenerationType.AD})
+MODEL_TYPES = frozenset(GenerationType.values) - PARENT_TYPES
 
 
 class Provider(models.TextChoices):
@@ -143,6 +152,11 @@ class Generation(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.DASHBOARD)
+    # A child generation of a parent job (a creative director's scene, an ad's image): the
+    # parent plans, starts its children and finishes when they are terminal.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
     # The public id of the API key that started it (kept even if the key is deleted).
     api_key_id = models.UUIDField(null=True, blank=True)
     type = models.CharField(max_length=20, choices=GenerationType.choices)

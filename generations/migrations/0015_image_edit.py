@@ -1,0 +1,9 @@
+# Reserved for the image edit work of issue 12 (its models and seeded registry rows), so the
+# three parts of that issue each own one migration in a fixed chain.
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("generations", "0014_ads")]
+
+    operations: list = []
