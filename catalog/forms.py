@@ -71,7 +71,10 @@ def add_catalog_pickers(form: forms.Form, team: Team, generation_type: str) -> N
     Choices are the team's own objects (and the shared presets), so a picked id always
     belongs to the team.
     """
-    if generation_type not in ("image", "video"):
+    if generation_type not in ("image", "video", "image_edit"):
+        return
+    if generation_type == "image_edit":  # an edit keeps its subject: only the look is picked
+        _add_look_pickers(form, team)
         return
     products = Product.objects.filter(team=team).order_by("name")[:200]
     form.fields["product_id"] = forms.ChoiceField(
@@ -99,6 +102,22 @@ def add_catalog_pickers(form: forms.Form, team: Team, generation_type: str) -> N
             choices=[("", "None")]
             + [(str(b.id), f"{b.name}{' · preset' if b.is_preset else ''}") for b in boards],
         )
+
+
+def _add_look_pickers(form: forms.Form, team: Team) -> None:
+    dnas = VisualDNA.objects.filter(Q(team=team) | Q(team__isnull=True)).order_by("name")
+    form.fields["visual_dna_id"] = forms.ChoiceField(
+        label="Visual DNA",
+        required=False,
+        choices=[("", "None")] + [(str(d.id), d.name) for d in dnas],
+    )
+    boards = Moodboard.objects.filter(Q(team=team) | Q(team__isnull=True)).order_by("name")
+    form.fields["moodboard_id"] = forms.ChoiceField(
+        label="Moodboard",
+        required=False,
+        choices=[("", "None")]
+        + [(str(b.id), f"{b.name}{' · preset' if b.is_preset else ''}") for b in boards],
+    )
 
 
 def catalog_request(form: forms.Form) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from catalog.models import CatalogImage, Moodboard, Product, StylePreset, VisualDNA
-from generations.extensions import PickableImage
+from generations.extensions import PickableImage, PickableProduct, ProductFacts
 from studio.errors import InvalidFields, NotFound
 
 # The offline engine lays references side by side; more than this is noise.
@@ -164,3 +164,42 @@ class CatalogReferences:
             PickableImage(label=p.name or "Product photo", url=image_path(p.original))
             for p in products
         ]
+
+    def products(self, team: Any, ids: list[str]) -> list[ProductFacts]:
+        return [product_facts(p) for p in team_products(team, ids)]
+
+    def product_choices(self, team: Any, limit: int) -> list[PickableProduct]:
+        from catalog.presenters import image_path
+
+        products = (
+            Product.objects.filter(team=team)
+            .select_related("original", "cutout")
+            .order_by("name")[:limit]
+        )
+        return [
+            PickableProduct(
+                id=str(p.pk), label=p.name or "Unnamed product", url=image_path(p.reference_image)
+            )
+            for p in products
+        ]
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())[:4]
+
+
+def product_facts(product: Product) -> ProductFacts:
+    meta = product.metadata if isinstance(product.metadata, dict) else {}
+    return ProductFacts(
+        id=str(product.pk),
+        name=product.name or "",
+        brand_name=str(meta.get("brandName") or "").strip(),
+        product_name=str(meta.get("productName") or "").strip(),
+        product_type=str(meta.get("productType") or "").strip(),
+        colors=_words(meta.get("colors")),
+        materials=_words(meta.get("materials")),
+    )

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from generations.ads.api import router as ads_router
 from generations.chat.api import router as chat_router
 from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
@@ -167,3 +168,4 @@ def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
 router.add_router("", kolbo_router)
 router.add_router("", krev_router)
 router.add_router("", chat_router)
+router.add_router("", ads_router)

@@ -10,6 +10,7 @@ before the upload (see `store_output`). Links to them are Studio-signed and expi
 from __future__ import annotations
 
 import io
+import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from generations.models import Asset, AssetKind, Generation
+from generations.models import Asset, AssetKind, AssetRole, Generation
 from studio import media
 from studio.accounts import storage_quota
 
@@ -80,7 +81,12 @@ def kind_of(mime_type: str) -> str:
 
 
 def store_output(
-    generation: Generation, index: int, source: Path, *, keepalive: Progress | None = None
+    generation: Generation,
+    index: int,
+    source: Path,
+    *,
+    keepalive: Progress | None = None,
+    role: str = AssetRole.OUTPUT,
 ) -> None:
     """Copy one output into storage as Asset `index` (skipped if it is already there).
 
@@ -117,6 +123,7 @@ def store_output(
     kind = kind_of(mime)
     fields = {
         "kind": kind,
+        "role": role,
         "file": name,
         "mime_type": mime,
         "size_bytes": int(info.get("size_bytes") or source.stat().st_size),
@@ -263,3 +270,64 @@ def delete_assets(generation: Generation) -> int:
                 default_storage.delete(field.name)
         freed += asset.stored_bytes
     return freed
+
+
+def replace_file(asset: Asset, source: Path) -> Asset:
+    """Put `source` in place of an output's file (and a new thumbnail): an ad whose text layer
+    was re-set. New names, so links made before show the old picture until they expire rather
+    than a cached mix; the team's storage is charged (or given back) the difference, and the
+    old files go once the row points at the new ones."""
+    from generations.providers import local as media_files
+
+    info = media_files.probe(source)
+    mime = info["mime_type"]
+    ext = EXTENSIONS.get(mime, source.suffix.lstrip(".") or "bin")
+    generation = asset.generation
+    base = f"generations/{generation.team.uuid}/{generation.uuid}"
+    stem = f"{base}/{asset.index}-{secrets.token_hex(4)}"
+    name, thumb_name = f"{stem}.{ext}", f"{stem}-thumb.webp"
+    thumb = media_files.make_thumbnail(
+        media_files.RenderedFile(
+            path=source,
+            mime_type=mime,
+            width=info.get("width"),
+            height=info.get("height"),
+            duration=None,
+            size_bytes=info.get("size_bytes", 0),
+        ),
+        out_dir=source.parent,
+    )
+    stored: dict[str, str] = {}
+    with open(source, "rb") as handle:
+        stored["file"] = default_storage.save(name, File(handle))
+    if thumb is not None:
+        with open(thumb.path, "rb") as handle:
+            stored["thumbnail"] = default_storage.save(thumb_name, File(handle))
+    fields = {
+        "mime_type": mime,
+        "size_bytes": int(info.get("size_bytes") or source.stat().st_size),
+        "width": info.get("width"),
+        "height": info.get("height"),
+        "thumbnail_size_bytes": thumb.path.stat().st_size if thumb is not None else 0,
+        **stored,
+    }
+    try:
+        with transaction.atomic():
+            row = Asset.objects.select_for_update().filter(pk=asset.pk).first()
+            if row is None:
+                raise FileNotFoundError("the result was deleted meanwhile")
+            difference = fields["size_bytes"] + fields["thumbnail_size_bytes"] - row.stored_bytes
+            if difference > 0:
+                storage_quota.charge(generation.team, difference, what="this edited result")
+            else:
+                storage_quota.release(generation.team_id, -difference)
+            Asset.objects.filter(pk=row.pk).update(**fields)
+    except BaseException:
+        for written in stored.values():
+            default_storage.delete(written)
+        raise
+    for old in (row.file, row.thumbnail):
+        if old and old.name and old.name not in stored.values():
+            default_storage.delete(old.name)
+    row.refresh_from_db()
+    return row

@@ -603,6 +603,9 @@ def sweep() -> dict[str, int]:
         ).update(lease_until=now + engine.REQUEUE_AFTER):
             engine.enqueue("generations.tasks.submit_generation", generation.pk)
             counts["requeued"] += 1
+    from generations import parents
+
+    counts.update(parents.sweep(now))
     if any(counts.values()):
         log.info("sweeper: %s", counts)
     return counts

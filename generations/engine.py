@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from generations import assets, credentials, notify
 from generations import inputs as job_inputs
-from generations.models import ACTIVE_STATES, Generation, GenerationState
+from generations.models import ACTIVE_STATES, PARENT_TYPES, Generation, GenerationState
 from generations.providers.base import (
     Failed,
     Failure,
@@ -136,6 +136,13 @@ def submit(generation_id: int) -> None:
     generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
     if generation is None or generation.state != S.QUEUED:
         return
+    if generation.type in PARENT_TYPES and generation.children.exists():
+        from generations import parents  # a parent job's step is its plan
+
+        parents.plan(generation_id)
+        return
+    if generation.parent_id is not None and generation.lease_until is None:
+        return  # a held child: its parent's plan step releases it
     adapter = get_adapter(generation.provider)
     # Inputs are fetched before the claim: a slow input server can then never outlast the
     # submit lease (the sweeper would refund a job this worker was about to send).
@@ -286,7 +293,12 @@ def apply_outcome(
     now = timezone.now()
     if isinstance(outcome, Finished):
         outputs: list[dict[str, Any]] = [
-            {"path": str(o.path) if o.path else None, "url": o.url, "mime_type": o.mime_type}
+            {
+                "path": str(o.path) if o.path else None,
+                "url": o.url,
+                "mime_type": o.mime_type,
+                "role": o.role,
+            }
             for o in outcome.outputs
         ]
         moved = Generation.objects.filter(pk=generation_id, state=from_state).update(
@@ -446,7 +458,9 @@ def collect(generation_id: int) -> None:
                 source = assets.download(
                     output["url"], directory, index, untrusted=untrusted, keepalive=lease
                 )
-            assets.store_output(generation, index, source, keepalive=lease)
+            assets.store_output(
+                generation, index, source, keepalive=lease, role=output.get("role") or "output"
+            )
     except CollectAbandoned:  # cancelled or failed meanwhile: whoever did that refunded it
         assets.delete_assets(generation)
         shutil.rmtree(directory, ignore_errors=True)
@@ -482,6 +496,8 @@ def collect(generation_id: int) -> None:
         assets.delete_assets(generation)
     else:
         notify.notify_finished(generation_id)
+        if generation.parent_id is not None:
+            _parent_hears(generation.parent_id)
         log.info(
             "generation %s collected: %d output(s)",
             generation.uuid,
@@ -521,7 +537,22 @@ def _finish_unsuccessfully(
         notify.notify_finished(generation_id)  # once this transaction commits
     assets.delete_assets(generation)
     shutil.rmtree(work_dir(generation), ignore_errors=True)
+    if generation.type in PARENT_TYPES:  # its unfinished children stop, refunded one by one
+        from generations import parents
+
+        refunded = parents.stop_children(generation, state, failure)
+        if refunded is not None:
+            generation.credits_refunded = refunded
+    if generation.parent_id is not None:
+        _parent_hears(generation.parent_id)
     return generation
+
+
+def _parent_hears(parent_id: int) -> None:
+    """A child ended: its parent may now be finished (generations/parents.py)."""
+    from generations import parents
+
+    parents.child_finished(parent_id)
 
 
 def fail(generation_id: int, failure: Failure, *, from_states: list[str] | None = None) -> bool:

@@ -30,6 +30,32 @@ class PickableImage:
     url: str
 
 
+@dataclass(frozen=True)
+class ProductFacts:
+    """What an ad's copywriter knows of a product: its name and the analysis metadata."""
+
+    id: str
+    name: str
+    brand_name: str = ""
+    product_name: str = ""
+    product_type: str = ""
+    colors: tuple[str, ...] = ()
+    materials: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        return self.product_name or self.name or self.product_type or "this product"
+
+
+@dataclass(frozen=True)
+class PickableProduct:
+    """A product a page offers to pick: its id, name and a picture link (its cut-out)."""
+
+    id: str
+    label: str
+    url: str
+
+
 class ReferenceResolver(Protocol):
     """Turns catalog ids in a generation request into reference images and prompt text."""
 
@@ -53,6 +79,13 @@ class ReferenceResolver(Protocol):
         """The team's latest catalog images (product photos), newest first, for the Chat
         page's attach picker."""
 
+    def products(self, team: Team, ids: list[str]) -> list[ProductFacts]:
+        """The team's products with these ids, in order (NotFound for any that is not the
+        team's): names and metadata for ad copy. Their cut-outs come with `resolve`."""
+
+    def product_choices(self, team: Team, limit: int) -> list[PickableProduct]:
+        """The team's products to pick from (the Ads page), by name."""
+
 
 class NoCatalog:
     """The resolver when no catalog is installed: no catalog ids are accepted."""
@@ -74,6 +107,14 @@ class NoCatalog:
         return {}
 
     def images(self, team: Team, limit: int) -> list[PickableImage]:
+        return []
+
+    def products(self, team: Team, ids: list[str]) -> list[ProductFacts]:
+        if ids:
+            raise InvalidFields("product_ids is not available: this Studio has no catalog")
+        return []
+
+    def product_choices(self, team: Team, limit: int) -> list[PickableProduct]:
         return []
 
 

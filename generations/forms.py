@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django import forms
 
@@ -58,6 +59,13 @@ class TypeInfo:
 STUDIO_TYPES = [
     TypeInfo("image", "Image", "▣", "Prompt", "A lighthouse at dusk, warm light, film grain"),
     TypeInfo(
+        "image_edit",
+        "Edit image",
+        "◐",
+        "What to change",
+        "Make the background blue · put it on a beach · warmer, at sunset · black and white",
+    ),
+    TypeInfo(
         "video", "Video", "▶", "Prompt", "Slow drone shot over a misty pine forest at sunrise"
     ),
     TypeInfo(
@@ -100,17 +108,28 @@ def pick_model(models: list[AIModel], identifier: str | None) -> AIModel | None:
     return models[0] if models else None
 
 
-def source_images(team: Team, limit: int = 12) -> list[Asset]:
-    """The team's latest finished images, offered as sources for video from image."""
-    return list(
-        Asset.objects.filter(
-            generation__team=team,
-            generation__state=GenerationState.SUCCEEDED,
-            kind=AssetKind.IMAGE,
-        )
-        .select_related("generation")
-        .order_by("-created_at", "-id")[:limit]
-    )
+def source_images(team: Team, limit: int = 12, *, wanted: list[str] | None = None) -> list[Asset]:
+    """The team's latest finished images, offered as sources for video from image and for
+    edits; the `wanted` ones (an Edit or Animate link's image) first, however old."""
+    images = Asset.objects.filter(
+        generation__team=team,
+        generation__state=GenerationState.SUCCEEDED,
+        kind=AssetKind.IMAGE,
+    ).select_related("generation")
+    picked: list[Asset] = []
+    ids = [w for w in (wanted or []) if _is_uuid(w)]
+    if ids:
+        picked = list(images.filter(uuid__in=ids))
+    latest = images.exclude(pk__in=[a.pk for a in picked]).order_by("-created_at", "-id")
+    return picked + list(latest[: max(limit - len(picked), 0)])
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _duration_bounds(model: AIModel, generation_type: str) -> tuple[int, int, int]:
@@ -149,6 +168,8 @@ class StudioForm(forms.Form):
         T = GenerationType
 
         self.fields["type"] = forms.CharField(widget=forms.HiddenInput, initial=t)
+        # An edit takes several sources (checkboxes); an animation one (radio buttons).
+        self.multi_source = t == T.IMAGE_EDIT
         text_name = "text" if t == T.SPEECH else "prompt"
         self.fields[text_name] = forms.CharField(
             label=self.info.prompt_label,
@@ -172,6 +193,14 @@ class StudioForm(forms.Form):
         if model is None:
             return
 
+        if t == T.IMAGE_EDIT:
+            ratios = list(model.supported_aspect_ratios or params.ASPECT_RATIOS)
+            self.fields["aspect_ratio"] = forms.ChoiceField(
+                label="Aspect ratio",
+                required=False,
+                choices=[("", "Same as the source")] + [(r, r) for r in ratios],
+                initial="",
+            )
         if t in (T.IMAGE, T.VIDEO, T.VIDEO_FROM_IMAGE):
             ratios = list(model.supported_aspect_ratios or params.ASPECT_RATIOS)
             default = "1:1" if t == T.IMAGE else "16:9"
@@ -181,7 +210,7 @@ class StudioForm(forms.Form):
                 choices=[(r, r) for r in ratios],
                 initial=default if default in ratios else ratios[0],
             )
-        if t == T.IMAGE:
+        if t in (T.IMAGE, T.IMAGE_EDIT):
             most = int((model.params or {}).get("max_images", 4))
             self.fields["count"] = forms.TypedChoiceField(
                 label="Images",
@@ -191,9 +220,10 @@ class StudioForm(forms.Form):
                 coerce=int,
                 initial=1,
             )
-            self.fields["hd"] = forms.BooleanField(
-                label="HD", required=False, help_text="Twice the resolution, twice the credits."
-            )
+            if t == T.IMAGE:
+                self.fields["hd"] = forms.BooleanField(
+                    label="HD", required=False, help_text="Twice the resolution, twice the credits."
+                )
         if t in (T.VIDEO, T.VIDEO_FROM_IMAGE, T.MUSIC, T.SOUND):
             lo, hi, default_duration = _duration_bounds(model, t)
             allowed = [int(d) for d in (model.supported_durations or [])]
@@ -219,6 +249,13 @@ class StudioForm(forms.Form):
                         attrs={"placeholder": "Auto" if t == T.SOUND else str(default_duration)}
                     ),
                 )
+        if t == T.IMAGE_EDIT:
+            self.fields["source"] = forms.MultipleChoiceField(
+                label="Images to edit (1 to 4)",
+                required=False,
+                choices=[(str(a.uuid), str(a.uuid)) for a in self.sources],
+                widget=forms.CheckboxSelectMultiple,
+            )
         if t == T.VIDEO_FROM_IMAGE:
             self.fields["source"] = forms.ChoiceField(
                 label="One of your images",
@@ -226,6 +263,7 @@ class StudioForm(forms.Form):
                 choices=[("", "None")] + [(str(a.uuid), str(a.uuid)) for a in self.sources],
                 widget=forms.RadioSelect,
             )
+        if t in (T.VIDEO_FROM_IMAGE, T.IMAGE_EDIT):
             self.fields["image_url"] = forms.URLField(
                 label="…or an image URL",
                 required=False,
@@ -283,6 +321,14 @@ class StudioForm(forms.Form):
             and not data.get("image_url")
         ):
             raise forms.ValidationError("Pick one of your images or paste an image URL to animate.")
+        if self.generation_type == GenerationType.IMAGE_EDIT:
+            picked = len(data.get("source") or []) + (1 if data.get("image_url") else 0)
+            if not picked:
+                raise forms.ValidationError("Pick an image to edit, or paste an image URL.")
+            if picked > params.MAX_SOURCE_IMAGES:
+                raise forms.ValidationError(
+                    f"Pick at most {params.MAX_SOURCE_IMAGES} images to edit; {picked} are picked."
+                )
         return data
 
     def raw_request(self, values: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -317,6 +363,14 @@ class StudioForm(forms.Form):
                 raw["image_url"] = assets.asset_urls(chosen)["url"]
             elif data.get("image_url"):
                 raw["image_url"] = data["image_url"]
+        if self.generation_type == GenerationType.IMAGE_EDIT:
+            picked = set(data.get("source") or [])
+            # Signed links to our own files, in the gallery's order, then a pasted URL.
+            links = [assets.asset_urls(a)["url"] for a in self.sources if str(a.uuid) in picked]
+            if data.get("image_url"):
+                links.append(data["image_url"])
+            if links:
+                raw["source_images"] = links
         return raw
 
     def preview_request(self) -> dict[str, Any]:
@@ -330,6 +384,8 @@ class StudioForm(forms.Form):
             raw.setdefault("prompt", "·")
         if self.generation_type == GenerationType.VIDEO_FROM_IMAGE:
             raw.setdefault("image_url", "https://example.com/source.png")
+        if self.generation_type == GenerationType.IMAGE_EDIT:
+            raw.setdefault("source_images", ["https://example.com/source.png"])
         return raw
 
     # --- errors from the service layer ------------------------------------------------------
@@ -339,17 +395,20 @@ class StudioForm(forms.Form):
         target = form_field(exc, self.fields, SERVICE_FIELDS)
         if exc.field == "image_url" and "source" in self.fields and self._picked_source():
             target = "source"  # the image_url sent was the picked image's link
+        if exc.field == "source_images":
+            target = "source" if "source" in self.fields else None
         self.add_error(target if target != "type" else None, service_error_text(exc))
 
     def _picked_source(self) -> bool:
         picked = getattr(self, "cleaned_data", {}).get("source")
-        return any(str(a.uuid) == picked for a in self.sources)
+        chosen = picked if isinstance(picked, list) else [picked]
+        return any(str(a.uuid) in chosen for a in self.sources)
 
 
 # Request fields the form shows under another name (the catalog pickers take one id).
 SERVICE_FIELDS = {"product_ids": "product_id", "visual_dna_ids": "visual_dna_id"}
 # How the form says a request field whose name does not read as words.
-FIELD_WORDS = {"image_url": "Image URL"}
+FIELD_WORDS = {"image_url": "Image URL", "source_images": "Images to edit"}
 
 
 def field_words(name: str) -> str:

@@ -1,11 +1,12 @@
 """A job's inputs: the images a generation names, fetched into its work directory.
 
-A user-supplied source (`image_url`, `reference_images`) is a data: URL, a Studio link of the
-same team (a result `/m/…`, a lasting `studio-asset:` reference, a catalog image `/c/…`), or
-a public http(s) URL: one reader reads them all (studio/inputs.py) and one image policy
-checks them (studio/images.py), as for catalog uploads. Catalog ids in the request (products,
-Visual DNA, moodboards, presets) become further references and prompt text through the
-reference resolver the catalog registers (generations/extensions.py).
+A user-supplied source (`image_url`, `reference_images`, an edit's `source_images`) is a
+data: URL, a Studio link of the same team (a result `/m/…`, a lasting `studio-asset:`
+reference, a catalog image `/c/…`), or a public http(s) URL: one reader reads them all
+(studio/inputs.py) and one image policy checks them (studio/images.py), as for catalog
+uploads. Catalog ids in the request (products, Visual DNA, moodboards, presets) become
+further references and prompt text through the reference resolver the catalog registers
+(generations/extensions.py).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
         wanted["image_url"] = params["image_url"]
     for i, url in enumerate(params.get("reference_images") or []):
         wanted[f"ref{i}"] = url
+    if params.get("inspiration_image"):  # an ad's palette and layout guide
+        wanted["inspiration_image"] = params["inspiration_image"]
+    for i, url in enumerate(params.get("source_images") or []):  # the images an edit changes
+        wanted[f"source{i}"] = url
     found: dict[str, Path] = {}
     if wanted:
         directory.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,8 @@ router = Router(tags=["Generate (Kolbo)"])
 
 SCOPE: dict[str, str] = {
     GenerationType.IMAGE: "images",
+    GenerationType.CREATIVE_DIRECTOR: "images",
+    GenerationType.IMAGE_EDIT: "images",
     GenerationType.VIDEO: "videos",
     GenerationType.VIDEO_FROM_IMAGE: "videos",
     GenerationType.MUSIC: "music",
@@ -50,6 +52,20 @@ class ImageIn(Schema):
     num_images: int | None = Field(None, description="1-4, default 1")
     enhance_prompt: bool | None = None
     reference_images: list[str] | None = None
+    visual_dna_ids: list[str] | None = Field(None, max_length=3)
+    moodboard_id: str | None = None
+    seed: int | None = None
+
+
+class ImageEditIn(Schema):
+    prompt: str = Field(..., max_length=4000, description="The edit instruction")
+    source_images: list[str] | None = Field(
+        None, description="1-4 images to edit: http(s) URLs, data:image URLs or Studio links"
+    )
+    model: str | None = Field(None, description="An image_edit model; omit for Smart Select")
+    aspect_ratio: str | None = Field(None, description="Default: the source image's own")
+    num_images: int | None = Field(None, description="1-4, default 1")
+    enhance_prompt: bool | None = None
     visual_dna_ids: list[str] | None = Field(None, max_length=3)
     moodboard_id: str | None = None
     seed: int | None = None
@@ -136,6 +152,16 @@ def generate_image(request: HttpRequest, payload: ImageIn) -> dict[str, Any]:
 
 
 @router.post(
+    "/generate/image-edit",
+    auth=api_key("images", limit=RateClass.GENERATION, dialect="kolbo"),
+    response=with_errors(StartOut, 404, 409, 413),
+    summary="Edit images with an instruction",
+)
+def generate_image_edit(request: HttpRequest, payload: ImageEditIn) -> dict[str, Any]:
+    return _start(request, GenerationType.IMAGE_EDIT, _payload(payload, num_images="count"))
+
+
+@router.post(
     "/generate/video",
     auth=api_key("videos", limit=RateClass.GENERATION, dialect="kolbo"),
     response=with_errors(StartOut, 404, 409),
@@ -185,6 +211,46 @@ def generate_sound(request: HttpRequest, payload: SoundIn) -> dict[str, Any]:
     return _start(request, GenerationType.SOUND, _payload(payload))
 
 
+class CreativeDirectorIn(Schema):
+    prompt: str = Field(..., max_length=4000, description="The brief")
+    scene_count: int | None = Field(None, description="1-8, default 4")
+    model: str | None = Field(None, description="The scenes' image or video model")
+    aspect_ratio: str | None = Field(None, description='Default "1:1"')
+    workflow_type: Literal["image", "video"] | None = Field(None, description='Default "image"')
+    duration: int | None = Field(None, description="Seconds per video scene")
+    visual_dna_ids: list[str] | None = Field(None, max_length=3)
+    reference_images: list[str] | None = None
+    moodboard_id: str | None = Field(None, description="One moodboard for every scene")
+    moodboard_ids: list[str] | None = Field(None, description="One moodboard per scene, in order")
+    enhance_prompt: bool | None = None
+    seed: int | None = None
+
+
+class CreativeDirectorStartOut(StartOut):
+    scene_count: int
+
+
+@router.post(
+    "/generate/creative-director",
+    auth=api_key("images", limit=RateClass.GENERATION, dialect="kolbo"),
+    response=with_errors(CreativeDirectorStartOut, 404, 409),
+    summary="Plan and render a storyboard of scenes",
+)
+def generate_creative_director(request: HttpRequest, payload: CreativeDirectorIn) -> dict[str, Any]:
+    from generations.creative_director import services as creative_director
+
+    key = caller_key(request)
+    started = creative_director.start(
+        key.team,
+        key.user,
+        payload.dict(exclude_none=True),
+        source=Source.API,
+        api_key_id=key.uuid,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
+    return presenters.kolbo_start(started.generation)
+
+
 def team_generation(request: HttpRequest, generation_id: str) -> Generation:
     """The caller's team's generation, or NOT_FOUND (another team's id included)."""
     try:
@@ -210,17 +276,56 @@ class Failure(Schema):
     provider: str
 
 
+class Scene(Schema):
+    scene_number: int
+    status: Literal["pending", "processing", "completed", "failed"]
+    title: str
+    prompt: str
+    progress: int | None = None
+    shot: str | None = None
+    camera: str | None = None
+    image_urls: list[str] | None = None
+    video_urls: list[str] | None = None
+    duration: int | None = None
+    error: str | None = None
+
+
+class CreditLine(Schema):
+    label: str
+    credits: int
+
+
 class StatusOut(Schema):
     success: Literal[True] = True
     generation_id: str
     type: str
-    state: Literal["processing", "completed", "failed", "cancelled"]
+    # "pending" only for a creative director whose scenes are being planned.
+    state: Literal["pending", "processing", "completed", "failed", "cancelled"]
     progress: int
     credits_used: int
     result: dict[str, Any] | None = None
     error: str | None = None
     failure: Failure | None = None
     credits_refunded: int | None = None
+    # Parent jobs (creative director): their scenes, and what each cost and gave back.
+    scene_count: int | None = None
+    planner: str | None = None
+    scenes: list[Scene] | None = None
+    credits_breakdown: list[CreditLine] | None = None
+
+
+@router.get(
+    "/generate/creative-director/{generation_id}/status",
+    auth=api_key(limit=RateClass.POLL, dialect="kolbo"),
+    response=with_errors(StatusOut, 404),
+    summary="Poll a creative director (per scene)",
+    exclude_none=True,
+)
+def creative_director_status(request: HttpRequest, generation_id: str) -> dict[str, Any]:
+    generation = team_generation(request, generation_id)
+    if generation.type != GenerationType.CREATIVE_DIRECTOR:
+        raise NotFound("Creative director not found")
+    return presenters.kolbo_status(generation)
 
 
 @router.get(

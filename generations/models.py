@@ -248,6 +248,13 @@ class AssetKind(models.TextChoices):
     AUDIO = "audio", "Audio"
 
 
+class AssetRole(models.TextChoices):
+    OUTPUT = "output", "Output"
+    # An ad image without its text layer: kept so the copy can be re-set without a new
+    # render; not one of the generation's results (pages and API answers list outputs).
+    PLAIN = "plain", "Without text (for re-editing)"
+
+
 class StoredAssets(models.Manager["Asset"]):
     """Assets whose files are stored: a pending row (its bytes charged, its upload not yet
     finished; see generations/assets.py `store_output`) is nobody's to show or link."""
@@ -263,6 +270,7 @@ class Asset(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="assets")
     index = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=10, choices=AssetKind.choices)
+    role = models.CharField(max_length=10, choices=AssetRole.choices, default=AssetRole.OUTPUT)
     file = models.FileField(upload_to=asset_upload_to, max_length=300)
     mime_type = models.CharField(max_length=60)
     size_bytes = models.PositiveBigIntegerField(default=0)

@@ -168,6 +168,42 @@ def _image(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     }
 
 
+MAX_SOURCE_IMAGES = 4
+
+
+def _source_images(raw: dict[str, Any], most: int) -> list[str]:
+    """The images to edit: 1 to `most` URLs (an empty list is refused, not defaulted)."""
+    value = raw.get("source_images")
+    if value is None or value == "":
+        raise MissingFields.of("source_images")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidFields.about("source_images", "must be a list of image URLs")
+    if not 1 <= len(value) <= most:
+        raise InvalidFields.about(
+            "source_images", f"takes 1 to {most} image(s); it has {len(value)}"
+        )
+    return [_url(v, "source_images") for v in value]
+
+
+def _image_edit(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    extra = model.params or {}
+    most = min(int(extra.get("max_source_images", MAX_SOURCE_IMAGES)), MAX_SOURCE_IMAGES)
+    aspect = raw.get("aspect_ratio")
+    return {
+        "prompt": _text(raw, "prompt", required=True, max_len=MAX_PROMPT_CHARS),
+        "source_images": _source_images(raw, most),
+        # None keeps the (first) source's own aspect ratio.
+        "aspect_ratio": _aspect(raw, model, "1:1") if aspect not in (None, "") else None,
+        "count": _int(raw, "count", 1, lo=1, hi=int(extra.get("max_images", 4))),
+        "enhance_prompt": _bool(raw, "enhance_prompt", True),
+        "visual_dna_ids": _id_list(raw, "visual_dna_ids", max_items=3),
+        "moodboard_id": _text(raw, "moodboard_id", max_len=64) or None,
+        "seed": _seed(raw),
+    }
+
+
 def _duration(raw: dict[str, Any], model: AIModel, default: int) -> int:
     allowed = [int(d) for d in (model.supported_durations or [])]
     params = model.params or {}
@@ -256,9 +292,37 @@ def _sound(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     }
 
 
+def _ad(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    from generations.ads import styles
+
+    brief = _text(raw, "brief", required=True, max_len=2000)
+    product_ids = _id_list(raw, "product_ids", max_items=4)
+    if not product_ids:
+        raise MissingFields.of("product_ids")
+    inspiration = raw.get("inspiration_image")
+    return {
+        "brief": brief,
+        # The scene's prompt starts from the brief; the stored prompt is the brief.
+        "prompt": brief,
+        "product_ids": product_ids,
+        "aspect_ratio": _choice(
+            raw, "aspect_ratio", styles.DEFAULT_ASPECT_RATIO, list(styles.ASPECT_RATIOS)
+        ),
+        "count": _int(raw, "count", 1, lo=1, hi=int((model.params or {}).get("max_images", 4))),
+        "style_id": _choice(raw, "style_id", styles.DEFAULT_STYLE, styles.style_ids()),
+        "inspiration_image": _url(inspiration, "inspiration_image") if inspiration else None,
+        "brand_context": _text(raw, "brand_context", max_len=1000),
+        "seed": _seed(raw),
+    }
+
+
 def validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    if generation_type == GenerationType.AD:
+        return _ad(raw, model)
     if generation_type == GenerationType.IMAGE:
         return _image(raw, model)
+    if generation_type == GenerationType.IMAGE_EDIT:
+        return _image_edit(raw, model)
     if generation_type == GenerationType.VIDEO:
         return _video(raw, model, from_image=False)
     if generation_type == GenerationType.VIDEO_FROM_IMAGE:

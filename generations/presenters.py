@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from generations import assets
-from generations.models import Generation, GenerationState, GenerationType
+from generations.models import AssetRole, Generation, GenerationState, GenerationType
 
 S = GenerationState
 
@@ -33,12 +33,14 @@ KREV_STATUS: dict[str, str] = {
 }
 POLL_HINTS: dict[str, int] = {
     GenerationType.IMAGE: 3,
+    GenerationType.IMAGE_EDIT: 3,
     GenerationType.VIDEO: 8,
     GenerationType.VIDEO_FROM_IMAGE: 8,
     GenerationType.MUSIC: 8,
     GenerationType.SPEECH: 3,
     GenerationType.SOUND: 5,
     GenerationType.CHAT: 2,
+    GenerationType.CREATIVE_DIRECTOR: 5,
 }
 
 
@@ -57,6 +59,8 @@ def asset_links(generation: Generation) -> list[dict[str, Any]]:
     # By index alone: the model's ordering starts with "generation", which joins the
     # generations table to order by its ordering.
     for asset in generation.assets.order_by("index"):
+        if asset.role != AssetRole.OUTPUT:  # an ad's text-free copy is not a result
+            continue
         links.append({"asset": asset, **assets.asset_urls(asset)})
     return links
 
@@ -81,7 +85,7 @@ def failure_of(generation: Generation) -> dict[str, Any] | None:
 
 
 def kolbo_start(generation: Generation) -> dict[str, Any]:
-    return {
+    body = {
         "success": True,
         "generation_id": str(generation.uuid),
         "type": kolbo_type(generation),
@@ -90,6 +94,10 @@ def kolbo_start(generation: Generation) -> dict[str, Any]:
         "poll_url": f"/api/v1/generate/{generation.uuid}/status",
         "poll_interval_hint": POLL_HINTS.get(generation.type, 3),
     }
+    if generation.type == GenerationType.CREATIVE_DIRECTOR:
+        body["scene_count"] = generation.params.get("scene_count")
+        body["poll_url"] = f"/api/v1/generate/creative-director/{generation.uuid}/status"
+    return body
 
 
 def kolbo_result(generation: Generation) -> dict[str, Any]:
@@ -128,10 +136,19 @@ def kolbo_result(generation: Generation) -> dict[str, Any]:
             thumbnail_urls=[link["thumbnail_url"] for link in links],
             aspect_ratio=params.get("aspect_ratio"),
         )
+    elif generation.type == GenerationType.IMAGE_EDIT:
+        result.update(
+            thumbnail_urls=[link["thumbnail_url"] for link in links],
+            # Asked for, else the source's own (the editor reports it).
+            aspect_ratio=params.get("aspect_ratio") or generation.result_meta.get("aspect_ratio"),
+            edits=generation.result_meta.get("edits", []),
+        )
     return result
 
 
 def kolbo_status(generation: Generation) -> dict[str, Any]:
+    if generation.type == GenerationType.CREATIVE_DIRECTOR:
+        return kolbo_parent_status(generation)
     body: dict[str, Any] = {
         "success": True,
         "generation_id": str(generation.uuid),
@@ -146,6 +163,49 @@ def kolbo_status(generation: Generation) -> dict[str, Any]:
     if failure:
         body["error"] = generation.error or failure["message"]
         body["failure"] = failure
+        body["credits_refunded"] = generation.credits_refunded
+    return body
+
+
+def kolbo_parent_status(generation: Generation) -> dict[str, Any]:
+    """A creative director's status: `pending` while planned, its scenes, and what each
+    scene cost and gave back."""
+    from generations import parents
+    from generations.creative_director.presenters import scenes
+
+    children = parents.children_of(generation)
+    state = KOLBO_STATE[generation.state]
+    if generation.state == S.QUEUED:
+        state = "pending"
+    body: dict[str, Any] = {
+        "success": True,
+        "generation_id": str(generation.uuid),
+        "type": generation.type,
+        "state": state,
+        "progress": parents.live_progress(generation, children),
+        "credits_used": credits_used(generation),
+        "scene_count": len(children),
+        "planner": (generation.result_meta or {}).get("planner"),
+        "scenes": scenes(generation, children),
+        "credits_breakdown": parents.credits_breakdown(generation, children),
+    }
+    if generation.state == S.SUCCEEDED:
+        urls = [
+            url
+            for scene in body["scenes"]
+            for url in scene.get("image_urls") or scene.get("video_urls") or []
+        ]
+        body["result"] = {
+            "urls": urls,
+            "model": generation.model_identifier,
+            "prompt_used": generation.prompt,
+            "created_at": iso(generation.created_at),
+        }
+    failure = failure_of(generation)
+    if failure:
+        body["error"] = generation.error or failure["message"]
+        body["failure"] = failure
+    if generation.credits_refunded or failure:
         body["credits_refunded"] = generation.credits_refunded
     return body
 

@@ -29,7 +29,8 @@ class Started:
     replayed: bool  # True when an Idempotency-Key returned an earlier generation
 
 
-def _fingerprint(generation_type: str, model_identifier: str, validated: dict[str, Any]) -> str:
+def fingerprint_of(generation_type: str, model_identifier: str, validated: dict[str, Any]) -> str:
+    """What an Idempotency-Key replay compares: the request as validated."""
     body = json.dumps(
         {"type": generation_type, "model": model_identifier, "params": validated},
         sort_keys=True,
@@ -57,10 +58,13 @@ def _check_input_urls(validated: dict[str, Any], team: Team) -> None:
     """Reject bad input images now, before anything is charged (see `checked_image_url`)."""
     if validated.get("image_url"):
         validated["image_url"] = checked_image_url(validated["image_url"], team, "image_url")
-    if validated.get("reference_images"):
-        validated["reference_images"] = [
-            checked_image_url(u, team, "reference_images") for u in validated["reference_images"]
-        ]
+    if validated.get("inspiration_image"):  # an ad's palette guide
+        validated["inspiration_image"] = checked_image_url(
+            validated["inspiration_image"], team, "inspiration_image"
+        )
+    for field in ("reference_images", "source_images"):
+        if validated.get(field):
+            validated[field] = [checked_image_url(u, team, field) for u in validated[field]]
 
 
 def checked_image_url(url: str, team: Team, field: str) -> str:
@@ -112,7 +116,7 @@ def start_generation(
     # Unknown (or another team's) products, DNAs, moodboards and presets: 404/400 now,
     # before anything is charged.
     extensions.references().check(team, validated)
-    fingerprint = _fingerprint(generation_type, model.identifier, validated)
+    fingerprint = fingerprint_of(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:
         raise InvalidFields("Idempotency-Key is at most 255 characters")
@@ -190,6 +194,8 @@ def delete_generation(generation: Generation) -> None:
         GenerationState.CANCELLED,
     ):
         raise Conflict("Cancel this generation before deleting it")
+    for child in generation.children.all():  # a parent job's scenes go with it
+        assets.delete_assets(child)
     assets.delete_assets(generation)
     generation.delete()
 

@@ -50,6 +50,7 @@ from generations.models import (
     ACTIVE_STATES,
     Asset,
     AssetKind,
+    AssetRole,
     Generation,
     GenerationType,
 )
@@ -84,9 +85,10 @@ def _htmx_target(request: HttpRequest) -> str | None:
 def card_queryset(team: Team) -> QuerySet[Generation]:
     """A team's generations with what a card shows, in two queries however many there are."""
     return (
-        # Chat answers are not media cards: they live on the Chat page.
+        # Chat answers are not media cards: they live on the Chat page; a storyboard lives on
+        # the Creative Director page (its scenes are cards of their own).
         Generation.objects.filter(team=team)
-        .exclude(type=GenerationType.CHAT)
+        .exclude(type__in=[GenerationType.CHAT, GenerationType.CREATIVE_DIRECTOR])
         .select_related("model", "created_by")
         .prefetch_related("assets")
     )
@@ -114,7 +116,9 @@ def decorate(generations: list[Generation]) -> list[Generation]:
     """Attach the links and labels the card templates read (templates cannot call helpers)."""
     now = timezone.now()
     for g in generations:
-        g.media = [_media(a) for a in g.assets.all()]  # type: ignore[attr-defined]
+        g.media = [  # type: ignore[attr-defined]
+            _media(a) for a in g.assets.all() if a.role == AssetRole.OUTPUT
+        ]
         g.age = (  # type: ignore[attr-defined]
             "just now"
             if now - g.created_at < timedelta(minutes=1)
@@ -136,7 +140,11 @@ def _studio_form(
 ) -> StudioForm:
     models = models_for(generation_type, team)
     model = pick_model(models, data.get("model"))
-    sources = source_images(team) if generation_type == GenerationType.VIDEO_FROM_IMAGE else []
+    sources = []
+    if generation_type in (GenerationType.VIDEO_FROM_IMAGE, GenerationType.IMAGE_EDIT):
+        # An Edit or Animate link names its image: offered (and picked) however old it is.
+        wanted = data.getlist("source") if hasattr(data, "getlist") else [data.get("source")]
+        sources = source_images(team, wanted=[w for w in wanted if w])
     kwargs: dict[str, Any] = {
         "generation_type": generation_type,
         "models": models,
@@ -397,6 +405,7 @@ def _price_lines(generation: Generation) -> list[str]:
 PARAMETER_LABELS = {
     "hd": "HD",
     "image_url": "Source image",
+    "source_images": "Edited images",
     "count": "Images",
     "vocal_gender": "Vocals",
     "audio_mode": "Audio",
@@ -416,6 +425,8 @@ def _parameters(generation: Generation) -> list[tuple[str, str]]:
             shown = str(value)
         if key == "image_url" and shown.startswith("data:"):
             shown = "(inline image)"
+        if key == "source_images":  # links and inline images: long, and signed
+            shown = f"{len(value)} image{'s' if len(value) != 1 else ''}"
         rows.append((PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize()), shown))
     return rows
 

@@ -16,6 +16,10 @@ SEED_MIGRATIONS = [
     "generations.migrations.0004_schedule_dispatcher_and_sweeper",
     # Token prices of the chat models (and the upstream chat models, shown only with a credential).
     "generations.migrations.0009_chat",
+    # The image edit models (the offline editor; upstream ones shown only with a credential).
+    "generations.migrations.0015_image_edit",
+    # The offline ad maker (priced per ad image).
+    "generations.migrations.0014_ads",
     # Style presets, preset moodboards and global Visual DNAs (idempotent).
     "catalog.migrations.0002_seed_presets_moodboards_and_global_dna",
 ]

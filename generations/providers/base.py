@@ -58,6 +58,8 @@ class Output:
     path: Path | None = None
     url: str | None = None
     mime_type: str | None = None
+    # "output", or "plain": an ad image without its text layer, kept for re-editing.
+    role: str = "output"
 
 
 @dataclass(frozen=True)

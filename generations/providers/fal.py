@@ -2,7 +2,8 @@
 
 Protocol (https://docs.fal.ai/model-endpoints/queue), base URL https://queue.fal.run:
 - `POST {base}/{model_id}` with `Authorization: Key <secret>` and the model's JSON input →
-  `{request_id, status_url, response_url, cancel_url}`.
+  `{request_id, status_url, response_url, cancel_url}`. Edit models (FLUX Kontext…) take the
+  source as `image_url` (or a list, `image_urls`, for multi-image ones) beside the prompt.
 - `GET {base}/{app}/requests/{id}/status?logs=1` → `IN_QUEUE` (`queue_position`),
   `IN_PROGRESS` (`logs`), `COMPLETED` (carrying `error`/`error_type` when the run failed).
   `{app}` is the model id without its subpath (`fal-ai/flux/dev` → `fal-ai/flux`).
@@ -58,6 +59,17 @@ ASPECT_RATIO_FAMILIES = ("flux-pro/v1.1-ultra", "imagen", "ideogram", "recraft",
 SEEDED_FAMILIES = ("flux", "stable-audio", "mmaudio", "recraft", "ideogram")
 
 
+# Edit models that take a list of images (`image_urls`); the others take one `image_url`.
+MULTI_IMAGE_EDITS = ("/multi", "/edit", "edit/")
+
+
+def source_urls(job: Job) -> list[str]:
+    """An edit's source images as URLs fal can read (public URLs pass, others inline)."""
+    sources = job.params.get("source_images") or []
+    urls = [he.input_url(job, f"source{i}", url) for i, url in enumerate(sources)]
+    return [u for u in urls if u]
+
+
 def derived_seed(generation_id: str) -> int:
     """A seed fixed by the generation id: re-sending the same job sends the same input."""
     return int(hashlib.sha256(generation_id.encode()).hexdigest()[:8], 16) % (2**31 - 1)
@@ -98,6 +110,16 @@ def build_input(job: Job) -> dict[str, Any]:
             body["image_url"] = refs[0]
             if len(refs) > 1:
                 body["image_urls"] = refs
+    elif job.type == "image_edit":
+        body["prompt"] = p["prompt"]
+        body["num_images"] = int(p.get("count") or 1)
+        if p.get("aspect_ratio"):  # else the model keeps the source's own
+            body["aspect_ratio"] = p["aspect_ratio"]
+        sources = source_urls(job)
+        if any(word in model for word in MULTI_IMAGE_EDITS):
+            body["image_urls"] = sources
+        else:
+            body["image_url"] = sources[0]
     elif job.type in ("video", "video_from_image"):
         body["prompt"] = p.get("prompt") or ""
         body["duration"] = str(int(p.get("duration") or 5))

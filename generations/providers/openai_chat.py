@@ -69,13 +69,35 @@ def chat_body(job: Job, *, stream: bool = True) -> dict[str, Any]:
             {"type": "text", "text": last["content"]},
             *({"type": "image_url", "image_url": {"url": url}} for url in images),
         ]
-    body: dict[str, Any] = {"model": job.upstream_model, "messages": messages}
-    options = p.get("upstream_options") or {}
-    if p.get("max_tokens"):
-        body[options.get("max_tokens_field") or "max_tokens"] = int(p["max_tokens"])
+    return request_body(
+        job.upstream_model,
+        messages,
+        max_tokens=int(p.get("max_tokens") or 0),
+        options=p.get("upstream_options") or {},
+        stream=stream,
+    )
+
+
+def request_body(
+    upstream_model: str,
+    messages: list[dict[str, Any]],
+    *,
+    max_tokens: int = 0,
+    options: dict[str, Any] | None = None,
+    stream: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A `/chat/completions` body: the model's declared options (`max_tokens_field`,
+    `reasoning_effort`, `web_search_options`) and any other fields (`response_format`,
+    `tools`, `temperature`, `seed`) passed through as given."""
+    options = options or {}
+    body: dict[str, Any] = {"model": upstream_model, "messages": messages}
+    if max_tokens:
+        body[options.get("max_tokens_field") or "max_tokens"] = max_tokens
     for name in ("reasoning_effort", "web_search_options"):
         if name in options:
             body[name] = options[name]
+    body.update({name: value for name, value in extra.items() if value is not None})
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
@@ -91,6 +113,7 @@ class Answer:
         self.model = model
         self.usage: dict[str, Any] = {}
         self.finish_reason = ""
+        self.tool_calls: list[dict[str, Any]] = []
         self.max_tokens = max(1, max_tokens)
 
     def add(self, chunk: dict[str, Any]) -> bool:
@@ -113,6 +136,9 @@ class Answer:
                 if isinstance(thought, str) and thought:
                     self.reasoning += thought
                     grew = True
+                calls = delta.get("tool_calls")
+                if isinstance(calls, list) and "message" in choice:  # whole, not streamed
+                    self.tool_calls.extend(c for c in calls if isinstance(c, dict))
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
         return grew
@@ -217,3 +243,33 @@ async def stream_chat(
         return stream_lost(provider)  # the stream ended without its end
     report.partial(answer.content, answer.reasoning)
     return answer.outcome(provider)
+
+
+def complete_once(
+    adapter: he.HttpAdapter, url: str, body: dict[str, Any], credential: UpstreamCredential
+) -> Answer | Failure:
+    """One non-streamed chat completion at `url` (planning, copy): the Answer, or the
+    Failure classified like every other upstream answer."""
+    provider = adapter.name
+    try:
+        response = adapter.send(
+            "POST",
+            url,
+            credential,
+            json={**body, "stream": False},
+            timeout=adapter.submit_timeout,
+            operation="complete",
+        )
+    except httpx.HTTPError as exc:
+        return he.exception_failure(exc, provider, sent_paid_request=False)
+    if response.status_code >= 400:
+        return he.classify_response(response, provider)
+    try:
+        data = he.json_body(response)
+    except ValueError:
+        return he.malformed(provider, submit=True)
+    if not isinstance(data, dict) or not data.get("choices"):
+        return he.malformed(provider, submit=True, detail=": no choices")
+    answer = Answer(str(body.get("model") or ""), 1)
+    answer.add(data)
+    return answer

@@ -4,6 +4,8 @@ Protocol (base URL e.g. https://api.openai.com/v1 or http://gpu-box:8000/v1), `A
 Bearer <secret>`, all synchronous — `submit` answers `Finished` or `Failed`, never `Pending`:
 - `POST {base}/images/generations` `{model, prompt, n, size[, quality]}` → `{data: [{b64_json}
   | {url}]}`; base64 images are written to the job's work dir and returned as paths.
+- `POST {base}/images/edits`, multipart: `model, prompt, n, size` fields and the source
+  images as `image[]` parts (gpt-image-*; dall-e-2 takes one, as `image`) → the same answer.
 - `POST {base}/audio/speech` `{model, input, voice, response_format: "wav"}` → the audio bytes.
 - `POST {base}/chat/completions`, streamed (generations/providers/openai_chat.py) →
   `Finished([], meta={"content", "reasoning_content", "model", "usage"})` (chat has no files).
@@ -56,6 +58,20 @@ def image_size(model: str, aspect: str, hd: bool) -> str:
     return f"{int(w * scale) // 64 * 64}x{int(h * scale) // 64 * 64}"
 
 
+def _auto_size(model: str) -> str:
+    return "1024x1024" if model.startswith("dall-e") else "auto"
+
+
+def _mime(path: Path) -> str:
+    """The image's real type, from its bytes (input files are named without an extension)."""
+    head = path.read_bytes()[:12]
+    if head.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/png"
+
+
 def _write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
@@ -80,7 +96,7 @@ class OpenAICompatAdapter(he.HttpAdapter):
         credential = job.credential
         if credential is None:
             return he.no_credential(NAME)
-        if job.type in ("image", "speech", "chat"):
+        if job.type in ("image", "image_edit", "speech", "chat"):
             return he.run_async_submit(self, job, progress)
         return self._unsupported(job)
 
@@ -90,6 +106,8 @@ class OpenAICompatAdapter(he.HttpAdapter):
             return he.no_credential(NAME)
         if job.type == "image":
             return await self._image(client, job, credential)
+        if job.type == "image_edit":
+            return await self._edit(client, job, credential)
         if job.type == "speech":
             return await self._speech(client, job, credential)
         if job.type == "chat":
@@ -132,6 +150,47 @@ class OpenAICompatAdapter(he.HttpAdapter):
         if he.is_outcome(response):
             return response
         # Parsing and decoding megabytes of base64 is CPU: off the runner's loop.
+        return await asyncio.to_thread(self._images_answer, job, response)
+
+    async def _edit(
+        self, client: httpx.AsyncClient, job: Job, credential: UpstreamCredential
+    ) -> Outcome:
+        p, model = job.params, job.upstream_model
+        sources = sorted((int(k[6:]), v) for k, v in job.inputs.items() if k.startswith("source"))
+        if not sources:
+            return Failed(
+                Failure(
+                    "No source image to edit",
+                    FailureCategory.INVALID_INPUT,
+                    "MISSING_SOURCE",
+                    provider=NAME,
+                )
+            )
+        aspect = p.get("aspect_ratio")
+        fields = {
+            "model": model,
+            "prompt": p["prompt"],
+            "n": str(int(p.get("count") or 1)),
+            # "auto" keeps the source's shape (gpt-image); dall-e-2 edits are square.
+            "size": image_size(model, aspect, False) if aspect else _auto_size(model),
+        }
+        # gpt-image takes several images as `image[]`; dall-e-2 one, as `image`.
+        part = "image[]" if model.startswith("gpt-image") else "image"
+        files = [
+            (part, (path.name, await asyncio.to_thread(path.read_bytes), _mime(path)))
+            for _, path in (sources if part == "image[]" else sources[:1])
+        ]
+        response = await self.asubmit_call(
+            client,
+            "POST",
+            f"{self.base(credential)}/images/edits",
+            credential,
+            data=fields,
+            files=files,
+            raw=True,
+        )
+        if he.is_outcome(response):
+            return response
         return await asyncio.to_thread(self._images_answer, job, response)
 
     def _images_answer(self, job: Job, response: httpx.Response) -> Outcome:

@@ -7,7 +7,9 @@ register = template.Library()
 NAV = [
     ("studio", "Studio", "✦"),
     ("gallery", "Gallery", "▦"),
+    ("creative_director", "Creative Director", "▤"),
     ("chat", "Chat", "✎"),
+    ("ads", "Ads", "◩"),
     ("catalog", "Catalog", "◫"),
     ("api_keys", "API keys", "⌘"),
     ("provider_credentials", "Providers", "⇄"),

@@ -9,11 +9,14 @@
 - `PUT /{app}/requests/{id}/cancel` → 202 CANCELLATION_REQUESTED | 400 ALREADY_COMPLETED.
 - `GET /v1/models/requests/by-endpoint?endpoint_id=…` (platform API) → {items: [{request_id,
   endpoint_id, json_input, …}], has_more, next_cursor}.
+Edit models (kontext, …/edit) need their sources (`image_url` or `image_urls`) inline as
+data:image URIs of real images (422 otherwise); `fake.received_images` holds them decoded.
 Errors are `{"detail": …}`; an exhausted balance is fal's 403 "User is locked".
 """
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -22,6 +25,7 @@ from tests.fakes.upstream import FakeJob, FakeUpstream, Fault
 
 VIDEO_WORDS = ("video", "kling", "veo", "hailuo", "seedance", "wan-")
 AUDIO_WORDS = ("audio", "music", "kokoro", "tts", "speech", "sound", "lyria")
+EDIT_WORDS = ("kontext", "/edit", "image-to-image")
 
 
 def kind_of(model: str) -> str:
@@ -32,8 +36,28 @@ def kind_of(model: str) -> str:
     return "image"
 
 
+def is_edit_model(model: str) -> bool:
+    return any(w in model for w in EDIT_WORDS)
+
+
+def decode_image(url: object) -> bytes | None:
+    """The bytes of a source image sent inline (a data: URI), if it is a real image."""
+    if not isinstance(url, str) or not url.startswith("data:image/") or ";base64," not in url:
+        return None
+    try:
+        data = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
+    except ValueError:
+        return None
+    return data if data.startswith((b"\x89PNG", b"\xff\xd8")) or data[8:12] == b"WEBP" else None
+
+
 class FalFake(FakeUpstream):
     secret = "fal-test-key:0123456789abcdef"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # The source images each edit received (decoded), in order.
+        self.received_images: list[list[bytes]] = []
 
     def credential_of(self, request: Request) -> str:
         value = request.headers.get("authorization", "")
@@ -93,6 +117,18 @@ class FalFake(FakeUpstream):
             return self.error(422, "Body is not JSON")
         if not isinstance(body, dict) or not (body.get("prompt") or body.get("image_url")):
             return self.fault_response(Fault("invalid", "submit", None, {}))
+        if is_edit_model(model):
+            sources = body.get("image_urls") or (
+                [body["image_url"]] if body.get("image_url") else []
+            )
+            images = [decode_image(u) for u in sources]
+            if not images or not all(images):
+                return Response.json(
+                    {"detail": [{"loc": ["body", "image_url"], "type": "image_load_error",
+                                 "msg": "Could not load the image from image_url"}]},
+                    422,
+                )  # fmt: skip
+            self.received_images.append(images)
         self.submitted.append(body)
         kind = kind_of(model)
         count = int(body.get("num_images") or 1) if kind == "image" else 1

@@ -4,6 +4,9 @@ Base URL `fake.url + "/v1"` (use `fake.base_url`). `Authorization: Bearer <secre
 - `POST /v1/images/generations` {model, prompt, n, size} → {created, data: [{b64_json}]} for
   gpt-image-* (always base64), {data: [{url, revised_prompt}]} for other models unless
   `response_format: "b64_json"`.
+- `POST /v1/images/edits` multipart {model, prompt, n, size, image[] (or image) files} →
+  {created, data: [{b64_json}]}; 400 without a real image part. `fake.edit_requests` holds
+  what each edit received (fields, and the images' bytes).
 - `POST /v1/audio/speech` {model, input, voice, response_format} → WAV bytes.
 - `POST /v1/chat/completions` {model, messages[, stream, stream_options, max_tokens,
   reasoning_effort]} → a chat.completion, or with `stream: true` Server-Sent Events
@@ -14,6 +17,9 @@ Base URL `fake.url + "/v1"` (use `fake.base_url`). `Authorization: Bearer <secre
   per streamed piece; `fake.chat_usage` is the last usage reported. `fake.chunk_delay`
   slows a stream (seconds per chunk); `fake.break_after = n` drops the connection after n
   chunks (a stream that breaks mid-answer). `fake.chat_requests` holds the bodies received.
+  `response_format: {"type": "json_object"}` is refused (400) unless a message says "json",
+  as OpenAI does. With `tools` in the body and `fake.tool_calls` set (a list of
+  {name, arguments}), the non-streamed answer calls them (`finish_reason: "tool_calls"`).
 - `GET /v1/models` → the model list (the credential check).
 Errors are `{"error": {message, type, param, code}}`; quota is OpenAI's 429
 `insufficient_quota`; content policy is a 400 `content_policy_violation`.
@@ -52,6 +58,29 @@ def _images_of(content: object) -> int:
     return 0
 
 
+def parse_multipart(request: Request) -> tuple[dict[str, str], dict[str, list[bytes]]]:
+    """({field: text}, {file field: [bytes, …]}) of a multipart/form-data body."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith("multipart/form-data"):
+        return {}, {}
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {kind}\r\n\r\n".encode() + request.body
+    )
+    fields: dict[str, str] = {}
+    files: dict[str, list[bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            files.setdefault(str(name), []).append(payload)
+        else:
+            fields[str(name)] = payload.decode()
+    return fields, files
+
+
 def default_reply(messages: list[dict]) -> str:
     last = messages[-1] if messages else {}
     images = _images_of(last.get("content"))
@@ -69,6 +98,9 @@ class OpenAIFake(FakeUpstream):
         self.break_after: int | None = None
         self.chat_requests: list[dict] = []
         self.chat_usage: dict[str, int] = {}
+        # Image edits received: {"fields": {name: value}, "images": [bytes of each part]}.
+        self.edit_requests: list[dict] = []
+        self.tool_calls: list[dict] | None = None
 
     @property
     def base_url(self) -> str:
@@ -110,6 +142,8 @@ class OpenAIFake(FakeUpstream):
             return "account", self.models
         if request.method == "POST" and path == "/v1/images/generations":
             return "submit", self.images
+        if request.method == "POST" and path == "/v1/images/edits":
+            return "submit", self.edits
         if request.method == "POST" and path == "/v1/audio/speech":
             return "submit", self.speech
         if request.method == "POST" and path == "/v1/chat/completions":
@@ -160,6 +194,30 @@ class OpenAIFake(FakeUpstream):
             data = [{"url": u, "revised_prompt": f"{body['prompt']}, detailed"} for u in urls]
         return Response.json({"created": int(time.time()), "data": data})
 
+    def edits(self, request: Request) -> Response:
+        """Multipart, as OpenAI's: `model, prompt, n, size` fields and the source images as
+        `image[]` parts (or one `image`); every part must be a real image."""
+        fields, images = parse_multipart(request)
+        if not fields.get("model"):
+            return self.error(400, "you must provide a model parameter", "missing_required")
+        if not fields.get("prompt"):
+            return self.error(400, "prompt is required", "missing_required")
+        parts = images.get("image[]", []) + images.get("image", [])
+        if not parts:
+            return self.error(400, "image is required", "missing_required")
+        for data in parts:
+            if not (data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8")
+                    or data[8:12] == b"WEBP"):  # fmt: skip
+                return self.error(400, "Invalid image file: use PNG, JPEG or WebP", "invalid_image")
+        self.submitted.append(fields)
+        self.edit_requests.append({"fields": fields, "images": parts})
+        failed = self._job_fault("image", fields)
+        if failed is not None:
+            return failed
+        n = int(fields.get("n") or 1)
+        data = [{"b64_json": base64.b64encode(png_bytes()).decode()} for _ in range(n)]
+        return Response.json({"created": int(time.time()), "data": data})
+
     def speech(self, request: Request) -> Response:
         body = self._body(request)
         if isinstance(body, Response):
@@ -182,6 +240,17 @@ class OpenAIFake(FakeUpstream):
         failed = self._job_fault("audio", body)
         if failed is not None:
             return failed
+        if (body.get("response_format") or {}).get("type") == "json_object" and not any(
+            "json" in _text_of(m.get("content")).lower() for m in messages
+        ):
+            return self.error(
+                400,
+                "'messages' must contain the word 'json' in some form, to use "
+                "'response_format' of type 'json_object'.",
+                "invalid_request_error",
+            )
+        if body.get("tools") and self.tool_calls and not body.get("stream"):
+            return self._tool_call_answer(body)
         answer = self.reply(messages)
         prompt_chars = sum(len(_text_of(m.get("content"))) for m in messages)
         pieces = [w + " " for w in answer.split(" ")]
@@ -216,6 +285,29 @@ class OpenAIFake(FakeUpstream):
             stream=self._stream(
                 completion_id, body["model"], reasoning, pieces, usage if include_usage else None
             ),
+        )
+
+    def _tool_call_answer(self, body: dict) -> Response:
+        calls = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))},
+            }
+            for c in self.tool_calls or []
+        ]
+        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        self.chat_usage = usage
+        message = {"role": "assistant", "content": None, "tool_calls": calls}
+        return Response.json(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body["model"],
+                "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+                "usage": usage,
+            }
         )
 
     async def _stream(

@@ -14,3 +14,10 @@ def small_renders(monkeypatch):
 
     monkeypatch.setattr(image, "BASE_LONG_SIDE", 256)
     monkeypatch.setattr(video, "BASE_LONG_SIDE", 160)
+
+
+@pytest.fixture
+def rule_copy_only(monkeypatch):
+    """Ad copy by the rule-based copywriter even where a chat model is installed (the
+    offline model takes seconds per answer; tests of the model's copy use a fake)."""
+    monkeypatch.setattr("generations.ads.copywriter.model_copy", lambda *args: None)

@@ -154,34 +154,61 @@ def answer(job: Job, report: Reporter) -> Outcome:
     except OfflineModelMissing as exc:
         return _failed(str(exc), FailureCategory.INVALID_INPUT, "MODEL_NOT_INSTALLED")
     requested = int(job.params.get("max_tokens") or settings.STUDIO_LOCAL_LLM_MAX_TOKENS)
-    budget = max(1, min(requested, settings.STUDIO_LOCAL_LLM_MAX_TOKENS))
+    try:
+        written = generate(loaded, messages, max_tokens=requested, report=report)
+    except ValueError as exc:
+        return _failed(str(exc), FailureCategory.INVALID_INPUT, "CONTEXT_LENGTH_EXCEEDED")
+    return Finished(
+        [],
+        meta={
+            "content": written.content.strip(),
+            "reasoning_content": "",
+            "model": offline_llm.MODEL_IDENTIFIER,
+            "usage": written.usage,
+        },
+    )
+
+
+class Written:
+    """What the model wrote for one prompt, and the tokens it took."""
+
+    def __init__(self, content: str, prompt_tokens: int, completion_tokens: int) -> None:
+        self.content = content
+        self.usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+
+
+def generate(
+    loaded: Loaded,
+    messages: list[dict[str, str]],
+    *,
+    max_tokens: int,
+    temperature: float = TEMPERATURE,
+    seed: int | None = None,
+    response_format: dict[str, Any] | None = None,
+    report: Reporter | None = None,
+) -> Written:
+    """One answer to `messages` (history trimmed to fit), streamed to `report` when given.
+    `response_format={"type": "json_object"}` constrains the output to JSON (a grammar).
+    Raises ValueError when the last message alone does not fit the context window."""
+    budget = max(1, min(max_tokens, settings.STUDIO_LOCAL_LLM_MAX_TOKENS))
+    options: dict[str, Any] = {"max_tokens": 0, "temperature": temperature, "stream": True}
+    if seed is not None:
+        options["seed"] = seed
+    if response_format is not None:
+        options["response_format"] = response_format
     with _run_lock:
-        try:
-            kept, prompt_tokens, budget = fit(loaded, messages, budget)
-        except ValueError as exc:
-            return _failed(str(exc), FailureCategory.INVALID_INPUT, "CONTEXT_LENGTH_EXCEEDED")
+        kept, prompt_tokens, budget = fit(loaded, messages, budget)
+        options["max_tokens"] = budget
         content, streamed = "", 0
-        stream = loaded.llm.create_chat_completion(
-            messages=kept,  # type: ignore[arg-type]
-            max_tokens=budget,
-            temperature=TEMPERATURE,
-            stream=True,
-        )
+        stream = loaded.llm.create_chat_completion(messages=kept, **options)  # type: ignore[arg-type]
         for chunk in stream:
             delta = chunk["choices"][0]["delta"]  # type: ignore[index]
             text = str(delta.get("content") or "")  # type: ignore[union-attr]
             if text:
                 content += text
                 streamed += 1
-                report.partial(content)
-                report(min(99, streamed * 100 // budget))
+                if report is not None:
+                    report.partial(content)
+                    report(min(99, streamed * 100 // budget))
         completion_tokens = min(budget, loaded.count(content)) if content else 0
-    return Finished(
-        [],
-        meta={
-            "content": content.strip(),
-            "reasoning_content": "",
-            "model": offline_llm.MODEL_IDENTIFIER,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
-        },
-    )
+    return Written(content, prompt_tokens, completion_tokens)

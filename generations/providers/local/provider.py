@@ -20,7 +20,7 @@ from generations.providers.base import (
     ProgressCallback,
     ProviderAdapter,
 )
-from generations.providers.local import chat
+from generations.providers.local import chat, edit
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ class LocalEngine(ProviderAdapter):
         try:
             if job.type == GenerationType.CHAT:
                 return chat.answer(job, progress)
+            if job.type == GenerationType.AD:
+                from generations.ads.render import render_ad
+
+                return render_ad(job, progress)
             if job.type == GenerationType.IMAGE:
                 references = [job.inputs[k] for k in sorted(job.inputs) if k.startswith("ref")]
                 files = media.render_images(
@@ -57,6 +61,20 @@ class LocalEngine(ProviderAdapter):
                     progress=progress,
                 )
                 return Finished([Output(path=f.path, mime_type=f.mime_type) for f in files])
+            if job.type == GenerationType.IMAGE_EDIT:
+                sources = sorted(
+                    (int(k[6:]), path) for k, path in job.inputs.items() if k.startswith("source")
+                )
+                files, meta = edit.render_edits(
+                    p["prompt"],
+                    [path for _, path in sources],
+                    aspect_ratio=p.get("aspect_ratio"),
+                    count=p.get("count") or 1,
+                    seed=p.get("seed"),
+                    out_dir=out,
+                    progress=progress,
+                )
+                return Finished([Output(path=f.path, mime_type=f.mime_type) for f in files], meta)
             if job.type in (GenerationType.VIDEO, GenerationType.VIDEO_FROM_IMAGE):
                 video = media.render_video(
                     p.get("prompt") or "",
