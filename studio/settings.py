@@ -351,6 +351,14 @@ STUDIO_RATE_LIMITS = {
     "auth": env_int("STUDIO_RATE_AUTH", 20, minimum=1),
 }
 STUDIO_RATELIMIT_PREFIX = env_str("STUDIO_RATELIMIT_PREFIX", "rl")
+# Password guessing (sign-in form, admin login, POST /api/auth/token share these counters):
+# attempts per client IP and per account within the window, then 429 until it ends.
+STUDIO_SIGN_IN_WINDOW = env_int("STUDIO_SIGN_IN_WINDOW", 15 * 60, minimum=60)
+STUDIO_SIGN_IN_PER_IP = env_int("STUDIO_SIGN_IN_PER_IP", 50, minimum=1)
+STUDIO_SIGN_IN_PER_ACCOUNT = env_int("STUDIO_SIGN_IN_PER_ACCOUNT", 10, minimum=1)
+# Password reset: requests per client IP per sign-in window, emails per address per hour.
+STUDIO_PASSWORD_RESETS_PER_IP = env_int("STUDIO_PASSWORD_RESETS_PER_IP", 10, minimum=1)
+STUDIO_RESET_EMAILS_PER_HOUR = env_int("STUDIO_RESET_EMAILS_PER_HOUR", 3, minimum=1)
 # Upstream providers count their per-minute limits over this window (seconds); the test suite
 # shrinks it to run a minute of budget in a second.
 STUDIO_UPSTREAM_RATE_WINDOW = env_float("STUDIO_UPSTREAM_RATE_WINDOW", 60.0, minimum=0.1)
