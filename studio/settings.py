@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # Outermost after security: every /api/ error is the JSON envelope (404, 405, CSRF…).
     "studio.api.middleware.ApiErrorEnvelopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a field: NUL and lone surrogates are a 400, never stored or a 500.
+    "studio.text.RefuseBadTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
