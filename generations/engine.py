@@ -539,7 +539,57 @@ def fail(generation_id: int, failure: Failure, *, from_states: list[str] | None 
             failure.message,
             extra=log_fields(generation, "fail", category=failure.category, code=failure.code),
         )
+        if failure.category in _ABANDONING and _may_run_upstream(generation):
+            enqueue("generations.tasks.cancel_upstream", generation_id)
     return generation is not None
+
+
+# Failures where Studio gives up on a job the upstream may still be running (and billing):
+# the deadline, an auth error or a crash while polling, a submit whose answer was lost.
+# The upstream's own verdicts (content policy, bad input, quota) need no cancel.
+_ABANDONING = frozenset(
+    {
+        FailureCategory.TIMEOUT,
+        FailureCategory.AUTH,
+        FailureCategory.INTERNAL,
+        FailureCategory.UNKNOWN_OUTCOME,
+        FailureCategory.RETRYABLE,
+    }
+)
+
+
+def _may_run_upstream(generation: Generation) -> bool:
+    """Whether an upstream may hold a running job for `generation`: it was sent (or may have
+    been) and the upstream has not reported it finished."""
+    if generation.provider == "local":
+        return False
+    handle = generation.upstream_handle or {}
+    return not handle.get("outputs") and bool(handle or generation.submitted_at)
+
+
+def cancel_upstream(generation_id: int) -> None:
+    """Ask the upstream to stop a job Studio gave up on (best-effort; the job is already
+    cancelled or failed, and refunded). When the submit's answer was lost there is no handle:
+    the adapter looks the job up first (as the sweeper's reconcile does) and stops it."""
+    generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
+    if generation is None or generation.state not in (S.CANCELLED, S.FAILED):
+        return
+    adapter = get_adapter(generation.provider)
+    try:
+        if not generation.upstream_handle:
+            if generation.submitted_at is None:
+                return
+            found = adapter.reconcile(job_for(generation))
+            handle = getattr(found, "handle", None) if found is not None else None
+            if not handle:
+                return
+            Generation.objects.filter(pk=generation_id, state=generation.state).update(
+                upstream_handle=handle
+            )
+            generation.upstream_handle = handle
+        adapter.cancel(job_for(generation))
+    except Exception:
+        log.warning("upstream cancel of %s failed", generation.uuid, exc_info=True)
 
 
 def cancel(generation_id: int) -> Generation | None:
@@ -552,7 +602,7 @@ def cancel(generation_id: int) -> Generation | None:
     )
     if generation is not None:
         log.info("generation %s cancelled", generation.uuid, extra=log_fields(generation, "cancel"))
-    if generation is not None and generation.upstream_handle and generation.provider != "local":
+    if generation is not None and _may_run_upstream(generation):
         enqueue("generations.tasks.cancel_upstream", generation_id)
     return generation
 
