@@ -334,7 +334,9 @@ def apply_outcome(
         )
         return
     if failure.category == FailureCategory.AUTH and generation and generation.credential_id:
-        credentials.credential_rejected(generation.credential_id, failure.message)
+        confirmed = credentials.credential_rejected(generation.credential_id, failure.message)
+        if from_state == S.RUNNING and _poll_again_after_auth_error(generation_id, confirmed):
+            return
     if (
         failure.retryable
         and from_state == S.SUBMITTING
@@ -349,6 +351,53 @@ def apply_outcome(
         )
         return
     fail(generation_id, failure)
+
+
+# A poll refused for auth is tried again this many times (on another credential when the
+# refusal was confirmed) before the job fails.
+MAX_POLL_AUTH_RETRIES = 2
+
+
+def _poll_again_after_auth_error(generation_id: int, confirmed: bool) -> bool:
+    """A poll was refused for auth: poll again, later with the same credential when the
+    check passed (the upstream's hiccup), at once on another credential of the provider
+    when it failed. False (the job fails) without one, or after MAX_POLL_AUTH_RETRIES."""
+    generation = (
+        Generation.objects.filter(pk=generation_id, state=S.RUNNING)
+        .only("team_id", "provider", "credential_id", "upstream_handle")
+        .first()
+    )
+    if generation is None:
+        return False
+    handle = dict(generation.upstream_handle or {})
+    retries = int(handle.get("auth_retries", 0))
+    if retries >= MAX_POLL_AUTH_RETRIES:
+        return False
+    updates: dict[str, Any] = {}
+    if confirmed:
+        other = credentials.another_credential(generation)
+        if other is None:
+            return False
+        updates["credential_id"] = other
+        wait = 1.0
+    else:
+        wait = 5.0 * (retries + 1)
+    handle["auth_retries"] = retries + 1
+    moved = Generation.objects.filter(
+        pk=generation_id, state=S.RUNNING, credential_id=generation.credential_id
+    ).update(
+        upstream_handle=handle,
+        next_poll_at=timezone.now() + timedelta(seconds=wait),
+        **updates,
+    )
+    if moved:
+        log.warning(
+            "poll of generation %s refused for auth (%s); polling again%s",
+            generation_id,
+            "confirmed" if confirmed else "not confirmed",
+            f" on credential {updates['credential_id']}" if updates else "",
+        )
+    return bool(moved)
 
 
 def _orphaned_upstream_job(generation_id: int, handle: dict[str, Any]) -> None:
