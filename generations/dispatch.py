@@ -581,7 +581,10 @@ def sweep() -> dict[str, int]:
             engine.fail(
                 generation.pk,
                 Failure(
-                    "The upstream never received this job; your credits were refunded",
+                    "The upstream never received this job; your credits were refunded"
+                    if adapter.can_look_up_jobs
+                    else "The upstream's answer to this job was lost, and whether it ran "
+                    "cannot be known; your credits were refunded",
                     FailureCategory.UNKNOWN_OUTCOME,
                     "SUBMIT_LOST",
                     provider=generation.provider,
