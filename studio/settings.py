@@ -152,6 +152,9 @@ IS_SQLITE = _db["ENGINE"] == "studio.sqlite"
 
 # --- Cache (rate-limit counters live here, so it must be shared across processes) ------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Redis connections per process (cache and rate limits share them); callers past it wait.
+STUDIO_REDIS_MAX_CONNECTIONS = env_int("STUDIO_REDIS_MAX_CONNECTIONS", 20, minimum=1)
+STUDIO_REDIS_POOL_TIMEOUT = env_float("STUDIO_REDIS_POOL_TIMEOUT", 5.0, minimum=0.1)
 if REDIS_URL:
     CACHES = {
         "default": {
