@@ -131,6 +131,16 @@ def job_for(generation: Generation, inputs: dict[str, Path] | None = None) -> Jo
     )
 
 
+class TaskInterrupted(BaseException):
+    """Raised inside a task when its cluster is stopping (generations/cluster.py). A
+    BaseException, so no `except Exception` takes it for the job's failure: the step lets go
+    of its lease and the job waits, unchanged, for the next sweeper."""
+
+
+def _let_go(generation_id: int, state: str) -> None:
+    Generation.objects.filter(pk=generation_id, state=state).update(lease_until=timezone.now())
+
+
 def submit(generation_id: int) -> None:
     """Step 1: fetch the inputs, claim the queued generation, make the one upstream call."""
     generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
@@ -185,6 +195,9 @@ def submit(generation_id: int) -> None:
     try:
         with credentials.sending(admission):  # stamps when the call leaves (budgets.settle)
             outcome = adapter.submit(job_for(generation, found), progress)
+    except TaskInterrupted:  # the sweeper re-drives it (reconciles it if the call went out)
+        _let_go(generation_id, S.SUBMITTING)
+        raise
     except Exception as exc:  # an adapter bug must not leave the job hanging
         outcome = submit_raised(generation, exc)
     finish_submit(generation, admission, outcome, collect_inline=True)
@@ -496,6 +509,9 @@ def collect(generation_id: int) -> None:
                     output["url"], directory, index, untrusted=untrusted, keepalive=lease
                 )
             assets.store_output(generation, index, source, keepalive=lease)
+    except TaskInterrupted:  # the next sweeper starts the copy again
+        _let_go(generation_id, S.COLLECTING)
+        raise
     except CollectAbandoned:  # cancelled or failed meanwhile: whoever did that refunded it
         assets.delete_assets(generation)
         shutil.rmtree(directory, ignore_errors=True)

@@ -204,6 +204,9 @@ Q_CLUSTER: dict[str, object] = {
     "label": "Task cluster",
     "poll": env_float("STUDIO_CLUSTER_POLL", 0.5, minimum=0.05),
 }
+# On SIGTERM, tasks in flight get this long to end before they are interrupted (their jobs are
+# re-driven by the next sweeper); the cluster is gone a few seconds later (generations/cluster.py).
+STUDIO_CLUSTER_STOP_GRACE = env_float("STUDIO_CLUSTER_STOP_GRACE", 5.0, minimum=0)
 if Q_CLUSTER["retry"] <= max(Q_CLUSTER["timeout"], STUDIO_COLLECT_TIMEOUT):  # type: ignore[call-overload]
     raise ImproperlyConfigured(
         "STUDIO_TASK_RETRY must be greater than STUDIO_TASK_TIMEOUT and STUDIO_COLLECT_TIMEOUT "
