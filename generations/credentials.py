@@ -106,7 +106,7 @@ def another_credential(generation: Generation) -> int | None:
 
     return (
         available_credentials(generation.team_id, generation.provider)
-        .exclude(pk=generation.credential_id)
+        .exclude(pk=generation.credential_id or 0)
         .values_list("pk", flat=True)
         .first()
     )
