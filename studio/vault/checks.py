@@ -1,11 +1,14 @@
-"""`manage.py check --deploy`: the vault's keys are usable before the first credential is."""
+"""`manage.py check --deploy`: the vault's keys are usable before the first credential is.
+
+No keys at all is not an error: a Studio on the offline engine needs no provider credential
+(the vault says how to add keys when one is first stored)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
 from studio.vault import crypto
@@ -27,12 +30,4 @@ def vault_keys_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     problem = keys_problem()
     if problem:
         return [Error(problem, id="studio.E001")]
-    if not any(k.strip() for k in settings.STUDIO_VAULT_KEYS):
-        return [
-            Warning(
-                "STUDIO_VAULT_KEYS is empty: provider credentials cannot be added or used",
-                hint=crypto.FIX,
-                id="studio.W001",
-            )
-        ]
     return []

@@ -866,10 +866,12 @@ def test_a_malformed_vault_key_stops_the_start_and_fails_the_deploy_check():
     assert "STUDIO_VAULT_KEYS entry 1 is not a urlsafe-base64 32-byte key" in result.stderr
 
 
-def test_the_deploy_check_warns_when_the_vault_has_no_keys(settings):
+def test_the_deploy_check_passes_well_formed_keys_and_no_keys(settings):
     from studio.vault.checks import vault_keys_check
 
     settings.STUDIO_VAULT_KEYS = []
-    assert [m.id for m in vault_keys_check()] == ["studio.W001"]
+    assert vault_keys_check() == []
     settings.STUDIO_VAULT_KEYS = [crypto.generate_key()]
     assert vault_keys_check() == []
+    settings.STUDIO_VAULT_KEYS = ["short"]
+    assert [m.id for m in vault_keys_check()] == ["studio.E001"]
