@@ -136,13 +136,16 @@ def test_a_lost_answer_is_reported_as_unknown_not_as_never_received(
     from tests.generations.helpers import start
 
     seed_upstream_models()
-    upstream_credentials("openai", fake.base_url, fake.secret)
+    credential = upstream_credentials("openai", fake.base_url, fake.secret)
     generation = start(
         funded_team, alice, "image", {"prompt": "a kite", "model": "openai/gpt-image-1"}
     )
     # The worker sent the call and died (or timed out) before the answer came back.
     Generation.objects.filter(pk=generation.pk).update(
-        state="submitting", lease_until=timezone.now() - timedelta(seconds=1), attempts=1
+        state="submitting",
+        lease_until=timezone.now() - timedelta(seconds=1),
+        attempts=1,
+        credential=credential,
     )
     assert dispatch.sweep()["reconciled"] == 1
     generation.refresh_from_db()
