@@ -19,6 +19,7 @@ from pydantic import Field
 
 from catalog import presenters, services
 from catalog.models import Moodboard, Product, ProductSource, VisualDNA
+from studio import text
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevListResponse, KrevResponse, errors, kolbo, krev, krev_list
@@ -66,6 +67,7 @@ def _read_form(request: HttpRequest, *, files: int) -> None:
         request.FILES  # noqa: B018
     except MultiPartParserError as exc:
         raise InvalidFields(f"The multipart body could not be read: {exc}") from None
+    text.check_querydict(request.POST)
 
 
 def _is_multipart(request: HttpRequest) -> bool:

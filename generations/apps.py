@@ -33,3 +33,9 @@ class GenerationsConfig(AppConfig):
 
         # manage.py reconcile_storage counts the bytes the team's assets hold.
         storage_quota.register_holder("assets", bytes_per_team)
+
+        from generations import cluster
+
+        # django-q2's cluster stops within seconds of SIGTERM and starts the dispatcher and
+        # the sweeper at once (see generations/cluster.py).
+        cluster.install()

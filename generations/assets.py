@@ -10,8 +10,10 @@ before the upload (see `store_output`). Links to them are Studio-signed and expi
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from django.db.models import F, Sum
 from generations.models import Asset, AssetKind, AssetRole, Generation
 from studio import media
 from studio.accounts import storage_quota
+
+log = logging.getLogger(__name__)
 
 # Called with a byte count while a result is fetched or copied; keeps the collect lease alive.
 Progress = Callable[[int], None]
@@ -224,24 +228,51 @@ class _Reporting(io.FileIO):
 RESULT_MAX_BYTES = 2 * 1024**3
 
 
+# A result the upstream was paid for is worth waiting for: a 5xx, a timeout or a reset is
+# tried again after 2, 4, 8… (at most 60) seconds until STUDIO_RESULT_TIME_LIMIT has passed
+# since the first try; a 404/410 (or any other 4xx) fails at once.
+RETRY_FIRST_DELAY = 2.0
+RETRY_MAX_DELAY = 60.0
+
+
 def download(
     url: str, directory: Path, index: int, *, untrusted: bool, keepalive: Progress | None = None
 ) -> Path:
     """Stream an upstream's result URL into the work directory, never holding it in memory
     (`untrusted`: the URL gets the private-address policy of URLs users type in;
-    `keepalive(bytes so far)` is called as it arrives)."""
-    from studio.http import fetch_to_file
+    `keepalive(bytes so far)` is called as it arrives, and while waiting to try again, so
+    the collect lease holds and a cancel stops the wait)."""
+    from studio.http import FetchFailed, fetch_to_file
 
     path = directory / f"download-{index}"
-    fetch_to_file(
-        url,
-        path,
-        max_bytes=RESULT_MAX_BYTES,
-        user_supplied=untrusted,
-        time_limit=settings.STUDIO_RESULT_TIME_LIMIT,
-        on_progress=keepalive,
-    )
-    return path
+    deadline = time.monotonic() + settings.STUDIO_RESULT_TIME_LIMIT
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            fetch_to_file(
+                url,
+                path,
+                max_bytes=RESULT_MAX_BYTES,
+                user_supplied=untrusted,
+                time_limit=max(1.0, deadline - time.monotonic()),
+                on_progress=keepalive,
+            )
+            return path
+        except FetchFailed as exc:
+            delay = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2 ** (attempt - 1))
+            if not exc.transient or time.monotonic() + delay >= deadline:
+                raise
+            log.warning("result download %s failed (%s); retrying in %.1fs", url[:100], exc, delay)
+            _wait(delay, keepalive)
+
+
+def _wait(seconds: float, keepalive: Progress | None) -> None:
+    until = time.monotonic() + seconds
+    while (left := until - time.monotonic()) > 0:
+        time.sleep(min(left, 5.0))
+        if keepalive is not None:
+            keepalive(0)
 
 
 def bytes_per_team() -> dict[int, int]:

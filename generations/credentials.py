@@ -7,6 +7,7 @@ module turns its answer into a decision the state machine acts on.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,8 @@ from generations import budgets
 from generations.models import Generation
 from generations.providers.base import Failure, FailureCategory
 from studio.upstream import UpstreamCredential
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,37 @@ def upstream_credential(generation: Generation) -> UpstreamCredential | None:
     return to_upstream(credential)
 
 
-def credential_rejected(credential_id: int, message: str) -> None:
-    """The upstream refused the credential: mark it unhealthy so no job picks it again."""
-    from studio.vault.credentials import mark_unhealthy
+def credential_rejected(credential_id: int, message: str) -> bool:
+    """An upstream call was refused for auth. One 401 may be the upstream's hiccup, and a
+    shared credential marked unhealthy stops every team: check the credential once more and
+    mark it unhealthy only if the check fails too. True when the rejection is confirmed."""
+    from studio.upstream import CredentialCheckFailed, check_credential
+    from studio.vault.credentials import mark_unhealthy, to_upstream
     from studio.vault.models import ProviderCredential
 
     credential = ProviderCredential.objects.filter(pk=credential_id).first()
-    if credential is not None and credential.healthy:
+    if credential is None or not credential.healthy:
+        return True
+    try:
+        check_credential(to_upstream(credential))
+    except CredentialCheckFailed:
         mark_unhealthy(credential, message)
+        return True
+    except Exception:  # the check itself broke (no adapter, network): nothing is confirmed
+        log.warning("checking credential %s after an auth error failed", credential.uuid)
+        return False
+    log.info("credential %s passed its check after an auth error", credential.uuid)
+    return False
+
+
+def another_credential(generation: Generation) -> int | None:
+    """A usable credential of the job's provider, other than its own (its own first, then
+    shared: the order jobs are admitted in)."""
+    from studio.vault.credentials import available_credentials
+
+    return (
+        available_credentials(generation.team_id, generation.provider)
+        .exclude(pk=generation.credential_id or 0)
+        .values_list("pk", flat=True)
+        .first()
+    )

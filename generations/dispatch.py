@@ -544,6 +544,20 @@ def sweep() -> dict[str, int]:
         state=S.SUBMITTING, lease_until__lt=now
     ).select_related("team", "model"):
         adapter = get_adapter(generation.provider)
+        if adapter.needs_credential and generation.credential_id is None:
+            # Claimed, then its worker died before admitting it (a credential is set before
+            # the call): the call never left, so it goes back to the queue, attempt given back.
+            if Generation.objects.filter(
+                pk=generation.pk, state=S.SUBMITTING, lease_until=generation.lease_until
+            ).update(
+                state=S.QUEUED,
+                lease_until=now + engine.REQUEUE_AFTER,
+                next_poll_at=None,
+                attempts=F("attempts") - 1,
+            ):
+                engine.enqueue("generations.tasks.submit_generation", generation.pk)
+                counts["resubmitted"] += 1
+            continue
         if adapter.idempotent_submit:
             if generation.attempts >= engine.MAX_SUBMIT_ATTEMPTS:
                 engine.fail(
@@ -581,7 +595,10 @@ def sweep() -> dict[str, int]:
             engine.fail(
                 generation.pk,
                 Failure(
-                    "The upstream never received this job; your credits were refunded",
+                    "The upstream never received this job; your credits were refunded"
+                    if adapter.can_look_up_jobs
+                    else "The upstream's answer to this job was lost, and whether it ran "
+                    "cannot be known; your credits were refunded",
                     FailureCategory.UNKNOWN_OUTCOME,
                     "SUBMIT_LOST",
                     provider=generation.provider,

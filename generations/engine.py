@@ -131,6 +131,16 @@ def job_for(generation: Generation, inputs: dict[str, Path] | None = None) -> Jo
     )
 
 
+class TaskInterrupted(BaseException):
+    """Raised inside a task when its cluster is stopping (generations/cluster.py). A
+    BaseException, so no `except Exception` takes it for the job's failure: the step lets go
+    of its lease and the job waits, unchanged, for the next sweeper."""
+
+
+def _let_go(generation_id: int, state: str) -> None:
+    Generation.objects.filter(pk=generation_id, state=state).update(lease_until=timezone.now())
+
+
 def submit(generation_id: int) -> None:
     """Step 1: fetch the inputs, claim the queued generation, make the one upstream call."""
     generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
@@ -192,6 +202,9 @@ def submit(generation_id: int) -> None:
     try:
         with credentials.sending(admission):  # stamps when the call leaves (budgets.settle)
             outcome = adapter.submit(job_for(generation, found), progress)
+    except TaskInterrupted:  # the sweeper re-drives it (reconciles it if the call went out)
+        _let_go(generation_id, S.SUBMITTING)
+        raise
     except Exception as exc:  # an adapter bug must not leave the job hanging
         outcome = submit_raised(generation, exc)
     finish_submit(generation, admission, outcome, collect_inline=True)
@@ -346,7 +359,9 @@ def apply_outcome(
         )
         return
     if failure.category == FailureCategory.AUTH and generation and generation.credential_id:
-        credentials.credential_rejected(generation.credential_id, failure.message)
+        confirmed = credentials.credential_rejected(generation.credential_id, failure.message)
+        if from_state == S.RUNNING and _poll_again_after_auth_error(generation_id, confirmed):
+            return
     if (
         failure.retryable
         and from_state == S.SUBMITTING
@@ -361,6 +376,53 @@ def apply_outcome(
         )
         return
     fail(generation_id, failure)
+
+
+# A poll refused for auth is tried again this many times (on another credential when the
+# refusal was confirmed) before the job fails.
+MAX_POLL_AUTH_RETRIES = 2
+
+
+def _poll_again_after_auth_error(generation_id: int, confirmed: bool) -> bool:
+    """A poll was refused for auth: poll again, later with the same credential when the
+    check passed (the upstream's hiccup), at once on another credential of the provider
+    when it failed. False (the job fails) without one, or after MAX_POLL_AUTH_RETRIES."""
+    generation = (
+        Generation.objects.filter(pk=generation_id, state=S.RUNNING)
+        .only("team_id", "provider", "credential_id", "upstream_handle")
+        .first()
+    )
+    if generation is None:
+        return False
+    handle = dict(generation.upstream_handle or {})
+    retries = int(handle.get("auth_retries", 0))
+    if retries >= MAX_POLL_AUTH_RETRIES:
+        return False
+    updates: dict[str, Any] = {}
+    if confirmed:
+        other = credentials.another_credential(generation)
+        if other is None:
+            return False
+        updates["credential_id"] = other
+        wait = 1.0
+    else:
+        wait = 5.0 * (retries + 1)
+    handle["auth_retries"] = retries + 1
+    moved = Generation.objects.filter(
+        pk=generation_id, state=S.RUNNING, credential_id=generation.credential_id
+    ).update(
+        upstream_handle=handle,
+        next_poll_at=timezone.now() + timedelta(seconds=wait),
+        **updates,
+    )
+    if moved:
+        log.warning(
+            "poll of generation %s refused for auth (%s); polling again%s",
+            generation_id,
+            "confirmed" if confirmed else "not confirmed",
+            f" on credential {updates['credential_id']}" if updates else "",
+        )
+    return bool(moved)
 
 
 def _orphaned_upstream_job(generation_id: int, handle: dict[str, Any]) -> None:
@@ -461,6 +523,9 @@ def collect(generation_id: int) -> None:
             assets.store_output(
                 generation, index, source, keepalive=lease, role=output.get("role") or "output"
             )
+    except TaskInterrupted:  # the next sweeper starts the copy again
+        _let_go(generation_id, S.COLLECTING)
+        raise
     except CollectAbandoned:  # cancelled or failed meanwhile: whoever did that refunded it
         assets.delete_assets(generation)
         shutil.rmtree(directory, ignore_errors=True)
@@ -570,7 +635,57 @@ def fail(generation_id: int, failure: Failure, *, from_states: list[str] | None 
             failure.message,
             extra=log_fields(generation, "fail", category=failure.category, code=failure.code),
         )
+        if failure.category in _ABANDONING and _may_run_upstream(generation):
+            enqueue("generations.tasks.cancel_upstream", generation_id)
     return generation is not None
+
+
+# Failures where Studio gives up on a job the upstream may still be running (and billing):
+# the deadline, an auth error or a crash while polling, a submit whose answer was lost.
+# The upstream's own verdicts (content policy, bad input, quota) need no cancel.
+_ABANDONING = frozenset(
+    {
+        FailureCategory.TIMEOUT,
+        FailureCategory.AUTH,
+        FailureCategory.INTERNAL,
+        FailureCategory.UNKNOWN_OUTCOME,
+        FailureCategory.RETRYABLE,
+    }
+)
+
+
+def _may_run_upstream(generation: Generation) -> bool:
+    """Whether an upstream may hold a running job for `generation`: it was sent (or may have
+    been) and the upstream has not reported it finished."""
+    if generation.provider == "local":
+        return False
+    handle = generation.upstream_handle or {}
+    return not handle.get("outputs") and bool(handle or generation.submitted_at)
+
+
+def cancel_upstream(generation_id: int) -> None:
+    """Ask the upstream to stop a job Studio gave up on (best-effort; the job is already
+    cancelled or failed, and refunded). When the submit's answer was lost there is no handle:
+    the adapter looks the job up first (as the sweeper's reconcile does) and stops it."""
+    generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
+    if generation is None or generation.state not in (S.CANCELLED, S.FAILED):
+        return
+    adapter = get_adapter(generation.provider)
+    try:
+        if not generation.upstream_handle:
+            if generation.submitted_at is None:
+                return
+            found = adapter.reconcile(job_for(generation))
+            handle = getattr(found, "handle", None) if found is not None else None
+            if not handle:
+                return
+            Generation.objects.filter(pk=generation_id, state=generation.state).update(
+                upstream_handle=handle
+            )
+            generation.upstream_handle = handle
+        adapter.cancel(job_for(generation))
+    except Exception:
+        log.warning("upstream cancel of %s failed", generation.uuid, exc_info=True)
 
 
 def cancel(generation_id: int) -> Generation | None:
@@ -583,7 +698,7 @@ def cancel(generation_id: int) -> Generation | None:
     )
     if generation is not None:
         log.info("generation %s cancelled", generation.uuid, extra=log_fields(generation, "cancel"))
-    if generation is not None and generation.upstream_handle and generation.provider != "local":
+    if generation is not None and _may_run_upstream(generation):
         enqueue("generations.tasks.cancel_upstream", generation_id)
     return generation
 

@@ -12,18 +12,7 @@ def collect_generation(generation_id: int) -> None:
 
 
 def cancel_upstream(generation_id: int) -> None:
-    from generations.models import Generation
-    from generations.providers.base import get_adapter
-
-    generation = Generation.objects.select_related("team", "model").filter(pk=generation_id).first()
-    if generation is None or not generation.upstream_handle:
-        return
-    try:
-        get_adapter(generation.provider).cancel(engine.job_for(generation))
-    except Exception:  # best-effort: the job is already cancelled and refunded here
-        import logging
-
-        logging.getLogger(__name__).warning("upstream cancel of %s failed", generation.uuid)
+    engine.cancel_upstream(generation_id)
 
 
 def run_dispatcher() -> int:

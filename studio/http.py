@@ -27,6 +27,19 @@ TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 MAX_REDIRECTS = 5
 
 
+# Worth another try later: the server is busy or broken for now, not the file gone.
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+class FetchFailed(InvalidFields):
+    """A fetch that failed on the way (`transient`: a 5xx, 408/429, a timeout, a reset)
+    rather than for what was asked (a 404, a 410, a refused address)."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class BlockedAddress(InvalidFields):
     default_message = "That URL points to a private or reserved address"
 
@@ -217,8 +230,10 @@ def _fetch(
                         url = urljoin(url, response.headers.get("location", ""))
                         continue
                     if response.status_code >= 400:
-                        raise InvalidFields(
-                            f"Fetching {url[:100]} failed with HTTP {response.status_code}"
+                        raise FetchFailed(
+                            f"Fetching {url[:100]} failed with HTTP {response.status_code}",
+                            transient=response.status_code in TRANSIENT_STATUSES
+                            or response.status_code >= 500,
                         )
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -234,6 +249,10 @@ def _fetch(
                             raise InvalidFields(f"Fetching {url[:100]} took too long")
                         sink(chunk)
                     return response.headers.get("content-type", "").split(";")[0]
+            except httpx.TransportError as exc:  # timeouts, refused, reset, cut short
+                raise FetchFailed(
+                    f"Could not fetch {url[:100]}: {exc.__class__.__name__}", transient=True
+                ) from None
             except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
                 raise InvalidFields(
                     f"Could not fetch {url[:100]}: {exc.__class__.__name__}"

@@ -217,7 +217,9 @@ def _last_modified(storage: Storage, name: str) -> str | None:
         return None
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# At most 18 digits (any real file fits): a longer number is no range we can serve and is
+# ignored (the whole file), never a 500 from int() on thousands of digits.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 
 
 def ranged_file_response(

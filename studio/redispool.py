@@ -5,6 +5,10 @@ context), and each built its own pool: a new Redis connection per request. Djang
 RedisCache takes a `pool_class` (settings.CACHES); this one returns the process's pool for
 a URL and options, so every cache object, and the rate limiter, share its connections.
 redis-py resets a pool in a forked child by itself (it checks the pid).
+
+The pool is bounded (STUDIO_REDIS_MAX_CONNECTIONS per process): past it a caller waits for a
+free connection (at most STUDIO_REDIS_POOL_TIMEOUT seconds, then an error) instead of
+opening one more, so a burst of requests cannot exhaust Redis's client slots.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from typing import Any
 
 import redis
+from django.conf import settings
 
 _pools: dict[tuple[str, str], redis.ConnectionPool] = {}
 _lock = threading.Lock()
@@ -33,7 +38,12 @@ def shared_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
         with _lock:
             pool = _pools.get(key)
             if pool is None:
-                pool = _pools[key] = redis.ConnectionPool.from_url(url, **kwargs)
+                pool = _pools[key] = redis.BlockingConnectionPool.from_url(
+                    url,
+                    max_connections=settings.STUDIO_REDIS_MAX_CONNECTIONS,
+                    timeout=settings.STUDIO_REDIS_POOL_TIMEOUT,
+                    **kwargs,
+                )
     return pool
 
 

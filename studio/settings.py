@@ -64,6 +64,8 @@ MIDDLEWARE = [
     # Outermost after security: every /api/ error is the JSON envelope (404, 405, CSRF…).
     "studio.api.middleware.ApiErrorEnvelopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a field: NUL and lone surrogates are a 400, never stored or a 500.
+    "studio.text.RefuseBadTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,6 +152,9 @@ IS_SQLITE = _db["ENGINE"] == "studio.sqlite"
 
 # --- Cache (rate-limit counters live here, so it must be shared across processes) ------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Redis connections per process (cache and rate limits share them); callers past it wait.
+STUDIO_REDIS_MAX_CONNECTIONS = env_int("STUDIO_REDIS_MAX_CONNECTIONS", 20, minimum=1)
+STUDIO_REDIS_POOL_TIMEOUT = env_float("STUDIO_REDIS_POOL_TIMEOUT", 5.0, minimum=0.1)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -199,6 +204,9 @@ Q_CLUSTER: dict[str, object] = {
     "label": "Task cluster",
     "poll": env_float("STUDIO_CLUSTER_POLL", 0.5, minimum=0.05),
 }
+# On SIGTERM, tasks in flight get this long to end before they are interrupted (their jobs are
+# re-driven by the next sweeper); the cluster is gone a few seconds later (generations/cluster.py).
+STUDIO_CLUSTER_STOP_GRACE = env_float("STUDIO_CLUSTER_STOP_GRACE", 5.0, minimum=0)
 if Q_CLUSTER["retry"] <= max(Q_CLUSTER["timeout"], STUDIO_COLLECT_TIMEOUT):  # type: ignore[call-overload]
     raise ImproperlyConfigured(
         "STUDIO_TASK_RETRY must be greater than STUDIO_TASK_TIMEOUT and STUDIO_COLLECT_TIMEOUT "
@@ -351,6 +359,14 @@ STUDIO_RATE_LIMITS = {
     "auth": env_int("STUDIO_RATE_AUTH", 20, minimum=1),
 }
 STUDIO_RATELIMIT_PREFIX = env_str("STUDIO_RATELIMIT_PREFIX", "rl")
+# Password guessing (sign-in form, admin login, POST /api/auth/token share these counters):
+# attempts per client IP and per account within the window, then 429 until it ends.
+STUDIO_SIGN_IN_WINDOW = env_int("STUDIO_SIGN_IN_WINDOW", 15 * 60, minimum=60)
+STUDIO_SIGN_IN_PER_IP = env_int("STUDIO_SIGN_IN_PER_IP", 50, minimum=1)
+STUDIO_SIGN_IN_PER_ACCOUNT = env_int("STUDIO_SIGN_IN_PER_ACCOUNT", 10, minimum=1)
+# Password reset: requests per client IP per sign-in window, emails per address per hour.
+STUDIO_PASSWORD_RESETS_PER_IP = env_int("STUDIO_PASSWORD_RESETS_PER_IP", 10, minimum=1)
+STUDIO_RESET_EMAILS_PER_HOUR = env_int("STUDIO_RESET_EMAILS_PER_HOUR", 3, minimum=1)
 # Upstream providers count their per-minute limits over this window (seconds); the test suite
 # shrinks it to run a minute of budget in a second.
 STUDIO_UPSTREAM_RATE_WINDOW = env_float("STUDIO_UPSTREAM_RATE_WINDOW", 60.0, minimum=0.1)

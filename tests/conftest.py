@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -9,6 +11,13 @@ from studio.accounts import credits, services
 from studio.accounts.models import Bucket, Membership, Role, Team, User
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def isolated_rate_limits(settings):
+    # Counters are shared (database or Redis); a fresh namespace per test keeps tests and
+    # parallel workers from spending each other's budget (sign-ins from 127.0.0.1 included).
+    settings.STUDIO_RATELIMIT_PREFIX = f"rl-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

@@ -125,6 +125,9 @@ class ProviderAdapter:
     submit_lease_seconds: ClassVar[int] = 120
     # Upstreams need a vault credential (and so have budgets); the offline engine does not.
     needs_credential: ClassVar[bool] = True
+    # `reconcile` can look a job up, so its None means "never received". False where a lost
+    # answer cannot be asked about again (a synchronous API): whether it ran is unknown.
+    can_look_up_jobs: ClassVar[bool] = True
 
     # Set where submit is I/O-bound upstream work (one synchronous HTTP call, a stream, a
     # download): the engine hands the claimed job to the cluster's async runner, which awaits

@@ -81,6 +81,7 @@ class OpenAICompatAdapter(he.HttpAdapter):
     name = NAME
     default_base_url = "https://api.openai.com/v1"
     idempotent_submit = False
+    can_look_up_jobs = False  # images and speech are one synchronous call, never listed
     submit_lease_seconds = 300  # image generation answers in up to a few minutes
     # Every call waits on the upstream for its whole answer: the async runner makes them.
     async_submit = True

@@ -198,7 +198,7 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ["team"]
     search_fields = ["team__name", "email"]
     raw_id_fields = ["team", "invited_by", "accepted_by"]
-    exclude = ["token"]  # the token is the secret of the link
+    exclude = ["token_hash"]  # the hash of the link's secret: nothing to show
 
 
 @admin.register(LedgerEntry)

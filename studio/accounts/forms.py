@@ -2,8 +2,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from studio.accounts import throttle
 from studio.accounts.models import Invitation, Role, User
 
 
@@ -11,6 +12,16 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class LimitedPasswordResetForm(PasswordResetForm):
+    """At most STUDIO_RESET_EMAILS_PER_HOUR emails per address; past it the page reads the
+    same (it never says whether an address has an account) but nothing is sent."""
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        to_email = args[4] if len(args) > 4 else kwargs["to_email"]
+        if throttle.may_send_reset_email(to_email):
+            super().send_mail(*args, **kwargs)
 
 
 class SignupForm(forms.Form):

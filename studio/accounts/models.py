@@ -9,9 +9,11 @@ most once, whatever the application code does.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -187,16 +189,24 @@ class Membership(models.Model):
         return self.role in (Role.OWNER, Role.ADMIN)
 
 
-def _invitation_token() -> str:
+def _invitation_token() -> str:  # the default of 0001's clear-text column
     return secrets.token_urlsafe(32)
 
 
+def hash_invitation_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
 class Invitation(models.Model):
-    """A copyable join link; the token is the secret, so it is long and single-use."""
+    """A copyable join link; the token is the secret, so it is long and single-use.
+
+    Only its SHA-256 is stored (a database dump yields no working link): the token itself
+    is in the link, known to the instance that created it (`token`) and to whoever
+    presents it (`services.find_usable_invitation`)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
-    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
     email = models.EmailField(blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -211,8 +221,17 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    # The link's secret: set on a new invitation (and on one found by its token), never stored.
+    token = ""
+
     def __str__(self) -> str:
         return f"Invitation to {self.team} ({self.email or 'link'})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.token_hash:
+            self.token = secrets.token_urlsafe(32)
+            self.token_hash = hash_invitation_token(self.token)
+        super().save(*args, **kwargs)
 
     @property
     def is_usable(self) -> bool:

@@ -9,7 +9,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from studio.accounts import credits
-from studio.accounts.models import Invitation, Membership, Plan, Role, Team, User
+from studio.accounts.models import (
+    Invitation,
+    Membership,
+    Plan,
+    Role,
+    Team,
+    User,
+    hash_invitation_token,
+)
 from studio.errors import Conflict, Forbidden, InvalidFields, NotFound
 
 
@@ -90,10 +98,15 @@ def _send_invitation_email(invitation: Invitation) -> None:
 
 def find_usable_invitation(token: str) -> Invitation:
     """The open invitation behind `token`, or NotFound saying why the link is dead."""
-    invitation = Invitation.objects.select_related("team", "invited_by").filter(token=token).first()
+    invitation = (
+        Invitation.objects.select_related("team", "invited_by")
+        .filter(token_hash=hash_invitation_token(token))
+        .first()
+    )
     # The token is the secret, so whoever holds it may learn why it no longer works.
     if invitation is None:
         raise NotFound("This invitation link is not valid; check that you copied all of it")
+    invitation.token = token
     if invitation.revoked_at is not None:
         raise NotFound("This invitation was withdrawn")
     if invitation.accepted_at is not None:

@@ -2,14 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from studio.accounts import views
-from studio.accounts.forms import EmailAuthenticationForm
+from studio.accounts.forms import EmailAuthenticationForm, LimitedPasswordResetForm
+from studio.accounts.throttle import throttled_password_reset, throttled_sign_in
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        throttled_sign_in(
+            auth_views.LoginView.as_view(
+                authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
@@ -26,7 +29,13 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/",
+        throttled_password_reset(
+            auth_views.PasswordResetView.as_view(form_class=LimitedPasswordResetForm)
+        ),
+        name="password_reset",
+    ),
     path(
         "password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

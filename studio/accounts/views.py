@@ -143,6 +143,9 @@ def _assignable_roles(membership: Membership) -> list[tuple[str, str]]:
     ]
 
 
+_NEW_INVITATION = "new_invitation"
+
+
 @login_required
 def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     membership = get_membership(request, team_uuid)
@@ -169,6 +172,11 @@ def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                     + (f" and emailed to {invitation.email}" if invitation.email else "")
                     + ". Copy the link below and send it to your teammate.",
                 )
+                # Only its hash is stored: the link can be shown this once, after the redirect.
+                request.session[_NEW_INVITATION] = [
+                    str(invitation.uuid),
+                    services.invitation_url(invitation),
+                ]
                 return redirect("members", team_uuid=team.uuid)
     is_owner = membership.role == Role.OWNER
     team_members = list(team.memberships.select_related("user").order_by("user__email"))
@@ -185,8 +193,9 @@ def members(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     ]
     invitations = []
     if membership.can_manage:
+        new_uuid, new_url = request.session.pop(_NEW_INVITATION, None) or ("", "")
         invitations = [
-            (i, services.invitation_url(i))
+            (i, new_url if str(i.uuid) == new_uuid else None)
             for i in team.invitations.filter(
                 accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
             )

@@ -45,6 +45,12 @@ class RateClass(StrEnum):
     POLL = "poll"  # status polling: per client IP
     READ = "read"  # models, credits, voices, lists: per client IP
     AUTH = "auth"  # password logins for access tokens: per client IP
+    # Brute-force limits over longer windows (studio/accounts/throttle.py): every password
+    # sign-in (form, admin, access token) per IP and per account; reset requests per IP;
+    # reset emails per address.
+    SIGN_IN = "sign_in"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a counter name
+    RESET_EMAIL = "reset_email"
 
 
 _TEAM_FIELD = {
@@ -95,12 +101,12 @@ def _is_database_cache(backend: str) -> bool:
     return issubclass(import_string(backend), DatabaseCache)
 
 
-def _count_in_redis(key: str, window: int) -> int:
+def _count_in_redis(key: str, window: int, ttl: int) -> int:
     location = str(settings.CACHES["default"]["LOCATION"])
     name = cache.make_key(f"{key}:{window}")
     pipe = redispool.client(location).pipeline(transaction=False)
     pipe.incr(name)
-    pipe.expire(name, WINDOW_SECONDS * 2)
+    pipe.expire(name, ttl)
     count, _ = pipe.execute()
     return int(count)
 
@@ -125,33 +131,44 @@ def count_in_database(key: str, window: int) -> int:
     return int(row[0])
 
 
-def _count_in_cache(key: str, window: int) -> int:
+def _count_in_cache(key: str, window: int, ttl: int) -> int:
     cache_key = f"{key}:{window}"
-    cache.add(cache_key, 0, timeout=WINDOW_SECONDS * 2)
+    cache.add(cache_key, 0, timeout=ttl)
     try:
         return int(cache.incr(cache_key))
     except ValueError:  # evicted between add and incr: start again
-        cache.add(cache_key, 1, timeout=WINDOW_SECONDS * 2)
+        cache.add(cache_key, 1, timeout=ttl)
         return 1
 
 
-def hit(rate_class: RateClass, subject: str, limit: int, *, now: float | None = None) -> int:
+def hit(
+    rate_class: RateClass,
+    subject: str,
+    limit: int,
+    *,
+    now: float | None = None,
+    window_seconds: int = WINDOW_SECONDS,
+) -> int:
     """Count one request of `subject`; raise RateLimited once the window's limit is passed.
 
-    Returns the count in the current window (1 for the first request).
+    Returns the count in the current window (1 for the first request). Windows longer than
+    a minute (sign-in, reset emails) are named by their last minute, so the purge of past
+    minutes never drops a window that is still running.
     """
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
+    window_seconds = max(WINDOW_SECONDS, int(window_seconds))
+    window_end = (int(now // window_seconds) + 1) * window_seconds
+    window = (window_end - 1) // WINDOW_SECONDS
     key = f"{settings.STUDIO_RATELIMIT_PREFIX}:{rate_class.value}:{subject}"
     counter = _counter()
     if counter == "redis":
-        count = _count_in_redis(key, window)
+        count = _count_in_redis(key, window, window_seconds * 2)
     elif counter == "database":
         count = count_in_database(key, window)
     else:
-        count = _count_in_cache(key, window)
+        count = _count_in_cache(key, window, window_seconds * 2)
     if count > limit:
-        retry_after = math.ceil((window + 1) * WINDOW_SECONDS - now)
+        retry_after = math.ceil(window_end - now)
         metrics.count_rate_limited(rate_class.value)
         raise RateLimited(retry_after=retry_after)
     return count

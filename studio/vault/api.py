@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from studio.accounts import throttle
 from studio.accounts.models import Membership
 from studio.api.auth import account_auth, acting_membership, issue_access_token
 from studio.api.ratelimit import RateClass, check
@@ -49,6 +50,7 @@ class TokenOut(Schema):
 )
 def create_token(request: HttpRequest, payload: TokenIn) -> dict:
     check(RateClass.AUTH, request, team=None, user_id=None)
+    throttle.sign_in_attempt(request, payload.email)
     token = issue_access_token(payload.email, payload.password, request)
     return {
         "success": True,

@@ -36,7 +36,7 @@ from django.core.exceptions import ImproperlyConfigured
 VERSION = "v1"
 NONCE_BYTES = 12
 _AAD_PREFIX = b"studio-vault:v1:"
-_FIX = (
+FIX = (
     "Set STUDIO_VAULT_KEYS to one or more comma-separated keys, newest first; make one with: "
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
@@ -75,7 +75,7 @@ def _parse_keys(encoded: tuple[str, ...]) -> tuple[VaultKey, ...]:
             raw = b""
         if len(raw) != 32:
             raise ImproperlyConfigured(
-                f"STUDIO_VAULT_KEYS entry {position} is not a urlsafe-base64 32-byte key. {_FIX}"
+                f"STUDIO_VAULT_KEYS entry {position} is not a urlsafe-base64 32-byte key. {FIX}"
             )
         keys.append(VaultKey(kid=key_id(raw), aead=AESGCM(raw)))
     if len({k.kid for k in keys}) != len(keys):
@@ -87,7 +87,7 @@ def vault_keys() -> tuple[VaultKey, ...]:
     """The configured keys, newest first; ImproperlyConfigured if there are none."""
     encoded = tuple(k for k in settings.STUDIO_VAULT_KEYS if k.strip())
     if not encoded:
-        raise ImproperlyConfigured(f"The credential vault has no keys. {_FIX}")
+        raise ImproperlyConfigured(f"The credential vault has no keys. {FIX}")
     return _parse_keys(encoded)
 
 

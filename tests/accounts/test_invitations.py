@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -21,7 +22,10 @@ from tests.conftest import PASSWORD, client_for
 def _create_link(client: Client, team, **data) -> Invitation:
     response = client.post(reverse("members", args=[team.uuid]), {"role": "member", **data})
     assert response.status_code == 302, response.content.decode()
-    return Invitation.objects.filter(team=team).latest("created_at")
+    invitation = Invitation.objects.filter(team=team).latest("created_at")
+    # Only the token's hash is stored: the link is the one the members page shows once.
+    invitation.token = client.session["new_invitation"][1].rstrip("/").rsplit("/", 1)[-1]
+    return invitation
 
 
 def _signup(client: Client, invitation: Invitation, email: str, **extra):
@@ -235,3 +239,17 @@ def test_accepting_the_same_link_twice_keeps_one_membership(team, alice, charlie
 def test_inviting_an_existing_member_by_email_is_a_conflict(team, alice):
     with pytest.raises(Conflict):
         services.invite(team, alice, email="BOB@example.com")
+
+
+def test_only_a_hash_of_the_token_is_stored_and_the_link_is_shown_once(alice_client, team):
+    invitation = _create_link(alice_client, team)
+    link = services.invitation_url(invitation)
+    stored = Invitation.objects.filter(pk=invitation.pk).values().get()
+    assert invitation.token not in str(stored)
+    members = reverse("members", args=[team.uuid])
+    assert link in alice_client.get(members).content.decode()
+    again = alice_client.get(members).content.decode()
+    assert link not in again
+    assert "shown once" in again
+    # The link still works for whoever holds it.
+    assert Client().get(link.removeprefix(settings.BASE_URL)).status_code == 200

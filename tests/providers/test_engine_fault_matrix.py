@@ -150,5 +150,17 @@ def test_every_fault_ends_in_the_right_state_with_credits_kept_or_refunded_once(
     if upstream.polls:
         assert len(fake.jobs) <= 1, "submitted to the upstream twice"
     if fault == "unauthorized":
-        assert not ProviderCredential.objects.get(provider=upstream.name).healthy
+        # Marked unhealthy only when the credential check, tried again after the 401, is
+        # refused too (here: when the check calls the endpoint the fault is on).
+        from studio.upstream import CredentialCheckFailed, check_credential
+        from studio.vault.credentials import to_upstream
+
+        credential = ProviderCredential.objects.get(provider=upstream.name)
+        try:
+            check_credential(to_upstream(credential))
+        except CredentialCheckFailed:
+            refused = True
+        else:
+            refused = False
+        assert credential.healthy is not refused
     assert credits.reconcile(Team.objects.filter(pk=funded_team.pk)) == []

@@ -122,3 +122,34 @@ def test_image_from_the_public_api_to_a_stored_asset(fake, api, funded_team, ups
     )
     assert generation.state == "succeeded", generation.failure
     assert generation.assets.get().mime_type == "image/png"
+
+
+def test_a_lost_answer_is_reported_as_unknown_not_as_never_received(
+    fake, funded_team, alice, upstream_credentials
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from generations import dispatch
+    from generations.models import Generation
+    from tests.generations.helpers import start
+
+    seed_upstream_models()
+    credential = upstream_credentials("openai", fake.base_url, fake.secret)
+    generation = start(
+        funded_team, alice, "image", {"prompt": "a kite", "model": "openai/gpt-image-1"}
+    )
+    # The worker sent the call and died (or timed out) before the answer came back.
+    Generation.objects.filter(pk=generation.pk).update(
+        state="submitting",
+        lease_until=timezone.now() - timedelta(seconds=1),
+        attempts=1,
+        credential=credential,
+    )
+    assert dispatch.sweep()["reconciled"] == 1
+    generation.refresh_from_db()
+    assert generation.state == "failed"
+    assert "never received" not in generation.error
+    assert "cannot be known" in generation.error
+    assert generation.credits_refunded == generation.credits_charged

@@ -33,7 +33,7 @@ def test_a_lost_submit_is_reconciled_to_a_stored_result(
     with fake_cls() as fake:
         reset(fake)
         fake.poll_hint = 0.1
-        upstream_credentials(provider, fake.url, fake.secret)
+        credential = upstream_credentials(provider, fake.url, fake.secret)
         generation = start(funded_team, alice, "image", {"prompt": "an owl", "model": model})
         # The worker sent the submit; the connection died before the answer came back.
         fake.faults.set("drop", on="submit", times=1)
@@ -42,7 +42,10 @@ def test_a_lost_submit_is_reconciled_to_a_stored_result(
         assert failure_of(lost).category == "unknown_outcome"
         assert len(fake.jobs) == 1
         Generation.objects.filter(pk=generation.pk).update(
-            state=S.SUBMITTING, lease_until=timezone.now() - timedelta(seconds=1), attempts=1
+            state=S.SUBMITTING,
+            lease_until=timezone.now() - timedelta(seconds=1),
+            attempts=1,
+            credential=credential,  # admitted: the credential is set before the call leaves
         )
         counts = dispatch.sweep()
         assert counts["reconciled"] == 1
@@ -61,3 +64,31 @@ def test_a_lost_submit_is_reconciled_to_a_stored_result(
         assert generation.credits_refunded == 0
         assert len(fake.jobs) == 1  # never submitted twice
         assert generation.assets.get().mime_type == "image/png"
+
+
+def test_a_job_whose_worker_died_before_it_had_a_credential_is_requeued_not_stuck(
+    funded_team, alice, upstream_credentials, monkeypatch
+):
+    """Found by bench/crash_run.py: claimed (submitting), killed before admission. The call
+    never left; reconcile cannot run without a credential, so the job must go back to the
+    queue rather than wait forever."""
+    seed_upstream_models()
+    sent = []
+    monkeypatch.setattr(engine, "enqueue", lambda func, *args: sent.append((func, args)))
+    with FalFake() as fake:
+        reset(fake)
+        upstream_credentials("fal", fake.url, fake.secret)
+        generation = start(
+            funded_team, alice, "image", {"prompt": "an owl", "model": "fal-ai/flux/schnell"}
+        )
+        Generation.objects.filter(pk=generation.pk).update(
+            state=S.SUBMITTING,
+            credential=None,
+            lease_until=timezone.now() - timedelta(seconds=1),
+            attempts=1,
+        )
+        assert dispatch.sweep()["resubmitted"] == 1
+        generation.refresh_from_db()
+        assert (generation.state, generation.attempts) == (S.QUEUED, 0)
+        assert ("generations.tasks.submit_generation", (generation.pk,)) in sent
+        assert not fake.jobs

@@ -836,3 +836,42 @@ def test_secrets_never_appear_in_plain_text_in_a_database_dump(
         )
         assert raw, "the test database is a file"
         assert SECRET.encode() not in raw and OTHER_SECRET.encode() not in raw
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    clean.update(env, DJANGO_SETTINGS_MODULE="studio.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        cwd=Path(django_settings.BASE_DIR),
+        timeout=60,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "STUDIO_DEBUG": "0",
+    "STUDIO_SECRET_KEY": "x" * 50,
+    "STUDIO_API_KEY_PEPPER": "y" * 50,
+    "STUDIO_ALLOWED_HOSTS": "studio.example.com",
+}
+
+
+def test_a_malformed_vault_key_stops_the_start_and_fails_the_deploy_check():
+    result = _manage("check", "--deploy", **PRODUCTION, STUDIO_VAULT_KEYS="not-a-key")
+    assert result.returncode != 0
+    assert "STUDIO_VAULT_KEYS entry 1 is not a urlsafe-base64 32-byte key" in result.stderr
+
+
+def test_the_deploy_check_passes_well_formed_keys_and_no_keys(settings):
+    from studio.vault.checks import vault_keys_check
+
+    settings.STUDIO_VAULT_KEYS = []
+    assert vault_keys_check() == []
+    settings.STUDIO_VAULT_KEYS = [crypto.generate_key()]
+    assert vault_keys_check() == []
+    settings.STUDIO_VAULT_KEYS = ["short"]
+    assert [m.id for m in vault_keys_check()] == ["studio.E001"]
