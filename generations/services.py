@@ -100,6 +100,7 @@ def start_generation(
     source: str = Source.DASHBOARD,
     api_key_id: UUID | None = None,
     idempotency_key: str | None = None,
+    dialect: str = "kolbo",
 ) -> Started:
     """Validate, price, charge and create a generation in one transaction, then enqueue it.
 
@@ -107,11 +108,21 @@ def start_generation(
     """
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
+    raw = dict(raw)
+    webhook_url = raw.pop("webhook_url", None)
     model = resolve_model(raw.get("model"), generation_type, team)
     validated = params.validate(generation_type, raw, model)
     # Unknown (or another team's) products, DNAs, moodboards and presets: 404/400 now,
     # before anything is charged.
     extensions.references().check(team, validated)
+    if webhook_url:
+        from studio.integrations.webhooks import clean_job_webhook_url
+
+        # This job's own receiver, told of its end in the dialect it was started in.
+        validated["webhook"] = {
+            "url": clean_job_webhook_url(team, str(webhook_url)),
+            "dialect": dialect,
+        }
     fingerprint = _fingerprint(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:
@@ -196,6 +207,6 @@ def delete_generation(generation: Generation) -> None:
 
 def rerun_request(generation: Generation) -> dict[str, Any]:
     """The raw request that starts the same generation again (with a fresh seed)."""
-    raw = {k: v for k, v in generation.params.items() if k != "seed"}
+    raw = {k: v for k, v in generation.params.items() if k not in ("seed", "webhook")}
     raw["model"] = generation.model_identifier
     return raw

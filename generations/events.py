@@ -1,0 +1,66 @@
+"""Webhook events of finished generations (Studio's own webhooks, studio/integrations).
+
+The engine announces each terminal state through `notify.notify_finished`, inside the
+transaction that made it when there is one, so the deliveries commit with the state change.
+The payload is what the status endpoint of each dialect returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from generations import presenters
+from generations.models import Generation, GenerationState
+
+log = logging.getLogger(__name__)
+
+EVENT_OF_STATE = {
+    GenerationState.SUCCEEDED: "generation.completed",
+    GenerationState.FAILED: "generation.failed",
+    GenerationState.CANCELLED: "generation.cancelled",
+}
+
+
+def event_type(generation: Generation) -> str | None:
+    if generation.type == "creative_director" and generation.state == GenerationState.SUCCEEDED:
+        return "creative_director.completed"
+    return EVENT_OF_STATE.get(generation.state)  # type: ignore[call-overload]
+
+
+def present(generation: Generation, dialect: str) -> dict[str, Any]:
+    if dialect == "krev":
+        return presenters.krev_generation(generation)
+    return presenters.kolbo_status(generation)
+
+
+def generation_finished(generation_id: int) -> None:
+    """Queue the webhooks of a generation that just reached a terminal state. Never raises:
+    a webhook must not undo the state change it reports."""
+    from studio.integrations import webhooks
+
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the caller's intact
+            generation = (
+                Generation.objects.select_related("team")
+                .prefetch_related("assets")
+                .filter(pk=generation_id)
+                .first()
+            )
+            if generation is None or generation.parent_id is not None:
+                return  # children are reported through their parent
+            name = event_type(generation)
+            if name is None:
+                return
+            job = generation.params.get("webhook") or {}
+            webhooks.publish(
+                generation.team_id,
+                name,
+                lambda dialect: present(generation, dialect),
+                job_url=job.get("url", ""),
+                job_dialect=job.get("dialect", "kolbo"),
+            )
+    except Exception:
+        log.exception("generation %s: its webhook events could not be queued", generation_id)
