@@ -295,7 +295,7 @@ def email_disabled(endpoint_id: int) -> None:
     )
     if not recipients:
         return
-    page = settings.BASE_URL + reverse("api:openapi-view")
+    page = settings.BASE_URL + reverse("integrations", args=[endpoint.team.uuid])
     send_mail(
         subject=f"[{settings.STUDIO_SITE_NAME}] Webhook endpoint disabled: {endpoint.url[:80]}",
         message=(
