@@ -127,3 +127,20 @@ def test_every_team_url_of_integrations_is_in_these_access_tests():
 def test_an_anonymous_visitor_is_sent_to_sign_in(client, team):
     assert client.get(page(team)).status_code == 302
     assert act(client, team, action="job_secret").status_code == 302
+
+
+def test_rotating_the_vault_keys_re_encrypts_webhook_secrets_and_pixel_tokens(
+    team, pixel, receiver, settings
+):
+    from studio.vault import crypto
+
+    endpoint, secret = webhooks.create_endpoint(team, url=receiver.url)
+    settings.STUDIO_VAULT_KEYS = [crypto.generate_key(), *settings.STUDIO_VAULT_KEYS]
+    out = io.StringIO()
+    call_command("rotate_vault_keys", stdout=out)
+    assert "Re-encrypted 2" in out.getvalue() and "failed: 0" in out.getvalue()
+    settings.STUDIO_VAULT_KEYS = settings.STUDIO_VAULT_KEYS[:1]
+    endpoint.refresh_from_db()
+    pixel.refresh_from_db()
+    assert webhooks.signing_secrets(endpoint) == [secret]
+    assert crypto.decrypt(pixel.access_token_encrypted, row=pixel.uuid).startswith("EAAB")
