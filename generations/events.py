@@ -43,12 +43,8 @@ def generation_finished(generation_id: int) -> None:
 
     try:
         with transaction.atomic():  # a savepoint: a failure here leaves the caller's intact
-            generation = (
-                Generation.objects.select_related("team")
-                .prefetch_related("assets")
-                .filter(pk=generation_id)
-                .first()
-            )
+            # Its assets are read only when a receiver wants the payload.
+            generation = Generation.objects.filter(pk=generation_id).first()
             if generation is None or generation.parent_id is not None:
                 return  # children are reported through their parent
             name = event_type(generation)
