@@ -7,15 +7,10 @@ The payload is what the status endpoint of each dialect returns.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-from django.db import transaction
 
 from generations import presenters
 from generations.models import Generation, GenerationState
-
-log = logging.getLogger(__name__)
 
 EVENT_OF_STATE = {
     GenerationState.SUCCEEDED: "generation.completed",
@@ -37,26 +32,22 @@ def present(generation: Generation, dialect: str) -> dict[str, Any]:
 
 
 def generation_finished(generation_id: int) -> None:
-    """Queue the webhooks of a generation that just reached a terminal state. Never raises:
-    a webhook must not undo the state change it reports."""
+    """Queue the webhooks of a generation that just reached a terminal state (never raises:
+    a webhook must not undo the state change it reports)."""
     from studio.integrations import webhooks
 
-    try:
-        with transaction.atomic():  # a savepoint: a failure here leaves the caller's intact
-            # Its assets are read only when a receiver wants the payload.
-            generation = Generation.objects.filter(pk=generation_id).first()
-            if generation is None or generation.parent_id is not None:
-                return  # children are reported through their parent
-            name = event_type(generation)
-            if name is None:
-                return
-            job = generation.params.get("webhook") or {}
-            webhooks.publish(
-                generation.team_id,
-                name,
-                lambda dialect: present(generation, dialect),
-                job_url=job.get("url", ""),
-                job_dialect=job.get("dialect", "kolbo"),
-            )
-    except Exception:
-        log.exception("generation %s: its webhook events could not be queued", generation_id)
+    # Its assets are read only when a receiver wants the payload.
+    generation = Generation.objects.filter(pk=generation_id).first()
+    if generation is None or generation.parent_id is not None:
+        return  # children are reported through their parent
+    name = event_type(generation)
+    if name is None:
+        return
+    job = generation.params.get("webhook") or {}
+    webhooks.publish_safely(
+        generation.team_id,
+        name,
+        lambda dialect: present(generation, dialect),
+        job_url=job.get("url", ""),
+        job_dialect=job.get("dialect", "kolbo"),
+    )

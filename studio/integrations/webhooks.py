@@ -233,6 +233,18 @@ def publish(
     return made
 
 
+def publish_safely(
+    team_id: int, event_type: str, present: Callable[[str], dict[str, Any]], **job: str
+) -> None:
+    """`publish`, in a savepoint, logging instead of raising: an event must never undo
+    the state change it reports."""
+    try:
+        with transaction.atomic():
+            publish(team_id, event_type, present, **job)
+    except Exception:
+        log.exception("team %s: the %s event could not be queued", team_id, event_type)
+
+
 # --- sending --------------------------------------------------------------------------------
 
 

@@ -197,3 +197,26 @@ def test_other_teams_get_404_on_endpoints_and_see_no_deliveries(kolbo, charlie_a
     assert charlie_api.get("/api/v1/webhooks/deliveries").json()["count"] == 0
     assert kolbo.get("/api/v1/webhooks/deliveries").json()["count"] == 1
     assert WebhookEndpoint.objects.filter(uuid=endpoint_id).exists()
+
+
+def test_an_analysed_product_is_announced_with_what_the_products_endpoint_returns(
+    krev, team, receiver
+):
+    import base64
+
+    from tests.catalog.conftest import product_photo
+
+    _, receiver.secret = webhooks.create_endpoint(
+        team, url=receiver.url, event_types=["product.analysed"]
+    )
+    photo = "data:image/jpeg;base64," + base64.b64encode(product_photo()).decode()
+    r = krev.post(
+        "/api/v1/products",
+        {"image_url": photo, "name": "Wallet"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    [delivery] = receiver.received
+    assert delivery.verified and delivery.payload["type"] == "product.analysed"
+    assert delivery.payload["data"]["id"] == r.json()["data"]["id"]
+    assert delivery.payload["data"]["analysis_status"] == "done"
