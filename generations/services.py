@@ -91,6 +91,16 @@ def checked_image_url(url: str, team: Team, field: str) -> str:
     return url
 
 
+def job_webhook(team: Team, url: Any, dialect: str) -> dict[str, str]:
+    """A start's `webhook_url`, checked now (before any charge): this job's own receiver,
+    told of its end in the dialect the job was started in."""
+    from studio.integrations.webhooks import clean_job_webhook_url
+
+    if not isinstance(url, str):
+        raise InvalidFields("webhook_url must be a URL", field="webhook_url")
+    return {"url": clean_job_webhook_url(team, url), "dialect": dialect}
+
+
 def start_generation(
     team: Team,
     user: User | None,
@@ -116,13 +126,7 @@ def start_generation(
     # before anything is charged.
     extensions.references().check(team, validated)
     if webhook_url:
-        from studio.integrations.webhooks import clean_job_webhook_url
-
-        # This job's own receiver, told of its end in the dialect it was started in.
-        validated["webhook"] = {
-            "url": clean_job_webhook_url(team, str(webhook_url)),
-            "dialect": dialect,
-        }
+        validated["webhook"] = job_webhook(team, webhook_url, dialect)
     fingerprint = _fingerprint(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:
