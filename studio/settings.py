@@ -457,5 +457,7 @@ STUDIO_META_GRAPH_URL = env_str("STUDIO_META_GRAPH_URL", "https://graph.facebook
 STUDIO_META_GRAPH_VERSION = env_str("STUDIO_META_GRAPH_VERSION", "v21.0")
 # Attempts at Meta within one `POST /conversions/meta` before it answers 502 UPSTREAM_ERROR.
 STUDIO_META_ATTEMPTS = env_int("STUDIO_META_ATTEMPTS", 3, minimum=1)
+# Finished webhook and Meta deliveries stay in the Integrations page's log this many days.
+STUDIO_DELIVERY_LOG_DAYS = env_int("STUDIO_DELIVERY_LOG_DAYS", 30, minimum=1)
 # After a webhook secret is rotated, deliveries carry the old secret's signature too this long.
 STUDIO_WEBHOOK_ROTATION_GRACE_HOURS = env_int("STUDIO_WEBHOOK_ROTATION_GRACE_HOURS", 24, minimum=0)

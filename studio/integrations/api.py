@@ -3,8 +3,8 @@
 - `POST /api/v1/conversions/meta` (scope `conversions`): one event or `{data: [...]}`.
 - `POST/GET /api/v1/webhooks`, `DELETE /api/v1/webhooks/{id}` (also `?id=`), `POST
   /api/v1/webhooks/{id}/rotate`, `POST /api/v1/webhooks/job-secret`, `GET
-  /api/v1/webhooks/deliveries`: any valid key of the team (viewers may only read); secrets
-  appear only in the answer that creates them.
+  /api/v1/webhooks/deliveries`: any key of the team reads; changes need an owner's or an
+  admin's key (as on the page); secrets appear only in the answer that creates them.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import json
 from typing import Any, Literal
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from studio.api.auth import api_key, caller_team
+from studio.accounts.models import Role, Team
+from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import with_errors
-from studio.errors import InvalidFields, NotFound
+from studio.errors import Forbidden, InvalidFields, NotFound
 from studio.integrations import meta, webhooks
 from studio.integrations.models import Delivery, WebhookEndpoint
 from studio.integrations.presenters import delivery_out, endpoint_out
+from studio.vault.services import key_role
 
 router = Router(tags=["Integrations"])
 
@@ -123,16 +125,30 @@ class DeliveryList(Schema):
     count: int
 
 
-def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
+def _managed_team(request: HttpRequest) -> Team:
+    """The caller's team, when the key's owner may change its integrations (owner, admin),
+    as on the Integrations page."""
+    key = caller_key(request)
+    if key_role(key) not in (Role.OWNER, Role.ADMIN):
+        raise Forbidden("Only the team's owners and admins manage webhooks")
+    return key.team
+
+
+def _secret_answer(response: HttpResponse) -> None:
+    response["Cache-Control"] = "no-store"  # a secret: never in any cache
+
+
+def _endpoint(request: HttpRequest, endpoint_id: str, *, manage: bool = False) -> WebhookEndpoint:
     try:
         wanted = UUID(str(endpoint_id))
     except ValueError:
         raise NotFound("No such webhook endpoint") from None
-    endpoint = WebhookEndpoint.objects.filter(
-        team=caller_team(request), uuid=wanted, for_job_urls=False
-    ).first()
+    team = caller_team(request)
+    endpoint = WebhookEndpoint.objects.filter(team=team, uuid=wanted, for_job_urls=False).first()
     if endpoint is None:
         raise NotFound("No such webhook endpoint")
+    if manage:
+        _managed_team(request)  # after the lookup: another team's id is 404, never 403
     return endpoint
 
 
@@ -142,9 +158,10 @@ def _endpoint(request: HttpRequest, endpoint_id: str) -> WebhookEndpoint:
     response=with_errors(EndpointCreated, status=201),
     summary="Register a webhook endpoint (its secret is shown once)",
 )
-def create_webhook(request: HttpRequest, payload: EndpointIn) -> Status:
+def create_webhook(request: HttpRequest, response: HttpResponse, payload: EndpointIn) -> Status:
+    _secret_answer(response)
     endpoint, secret = webhooks.create_endpoint(
-        caller_team(request),
+        _managed_team(request),
         url=payload.url,
         event_types=payload.event_types,
         description=payload.description,
@@ -189,8 +206,9 @@ def list_deliveries(
     response=with_errors(SecretOut),
     summary="Create (or rotate) the secret that signs per-job webhook_url deliveries",
 )
-def make_job_secret(request: HttpRequest) -> dict[str, Any]:
-    secret = webhooks.make_job_url_secret(caller_team(request))
+def make_job_secret(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
+    _secret_answer(response)
+    secret = webhooks.make_job_url_secret(_managed_team(request))
     return {
         "success": True,
         "secret": secret,
@@ -219,8 +237,11 @@ def get_webhook(request: HttpRequest, endpoint_id: str) -> dict[str, Any]:
     response=with_errors(SecretOut, 404),
     summary="Rotate an endpoint's secret (the old one signs too during the grace period)",
 )
-def rotate_webhook_secret(request: HttpRequest, endpoint_id: str) -> dict[str, Any]:
-    secret = webhooks.rotate_secret(_endpoint(request, endpoint_id))
+def rotate_webhook_secret(
+    request: HttpRequest, response: HttpResponse, endpoint_id: str
+) -> dict[str, Any]:
+    _secret_answer(response)
+    secret = webhooks.rotate_secret(_endpoint(request, endpoint_id, manage=True))
     return {
         "success": True,
         "secret": secret,
@@ -236,7 +257,7 @@ def rotate_webhook_secret(request: HttpRequest, endpoint_id: str) -> dict[str, A
     summary="Delete a webhook endpoint",
 )
 def delete_webhook(request: HttpRequest, endpoint_id: str) -> dict[str, Any]:
-    webhooks.delete_endpoint(_endpoint(request, endpoint_id))
+    webhooks.delete_endpoint(_endpoint(request, endpoint_id, manage=True))
     return {"success": True, "message": "Webhook endpoint deleted"}
 
 
@@ -247,5 +268,5 @@ def delete_webhook(request: HttpRequest, endpoint_id: str) -> dict[str, Any]:
     summary="Delete a webhook endpoint (`?id=`, as Krev deletes keys)",
 )
 def delete_webhook_by_query(request: HttpRequest, id: str = "") -> dict[str, Any]:
-    webhooks.delete_endpoint(_endpoint(request, id))
+    webhooks.delete_endpoint(_endpoint(request, id, manage=True))
     return {"success": True, "message": "Webhook endpoint deleted"}

@@ -12,8 +12,9 @@ Retried: timeouts, transport errors, 429 (after `Retry-After` when it says) and 
 kind's schedule with jitter. Never retried: other 4xx, redirects, private addresses.
 
 Due retries are picked by this app's own one-minute schedule (`tasks.run_deliveries`, seeded
-by migration 0002), which loops for most of the minute looking for due rows every second;
-the first attempt of a webhook is enqueued as a task when the event's transaction commits.
+by migration 0002), which loops while something falls due before its next run (so a 5 s
+retry waits about 5 s) and otherwise gives its worker back at once; the first attempt of a
+webhook is enqueued as a task when the event's transaction commits.
 """
 
 from __future__ import annotations
@@ -303,11 +304,31 @@ def deliver_due(concurrency: int = 8) -> int:
 
 
 def run_for(seconds: float, interval: float = 1.0) -> None:
-    """Keep delivering due rows for `seconds` (the minute schedule's loop)."""
+    """Keep delivering due rows for `seconds` (the minute schedule's loop), returning early
+    (freeing the worker) once nothing falls due before the next run."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not deliver_due():
-            time.sleep(interval)
+        if deliver_due():
+            continue
+        left = deadline - time.monotonic()
+        soonest = (
+            Delivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__isnull=False)
+            .order_by("next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if soonest is None or soonest > timezone.now() + timedelta(seconds=left):
+            return
+        time.sleep(min(interval, max(left, 0.0)))
+
+
+def purge_finished(older_than: timedelta) -> int:
+    """Forget finished deliveries older than `older_than` (the log keeps what is recent)."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = (
+        Delivery.objects.exclude(state=DeliveryState.PENDING).filter(created_at__lt=cutoff).delete()
+    )
+    return deleted
 
 
 def resend(delivery: Delivery) -> Delivery:

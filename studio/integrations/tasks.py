@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+
 from studio.integrations import deliveries
 
 # The minute schedule's loop stops before the next run would start.
@@ -15,4 +19,5 @@ def deliver(delivery_id: int) -> None:
 
 def run_deliveries() -> None:
     """Every minute: attempt due retries (and first attempts whose task was lost)."""
+    deliveries.purge_finished(timedelta(days=settings.STUDIO_DELIVERY_LOG_DAYS))
     deliveries.run_for(LOOP_SECONDS)

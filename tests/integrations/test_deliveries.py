@@ -108,3 +108,25 @@ def test_a_cluster_killed_between_attempts_still_delivers_with_the_same_webhook_
 def private_fetch_env(monkeypatch):
     # The cluster is another process: it reads the loopback allowance from its environment.
     monkeypatch.setenv("STUDIO_ALLOW_PRIVATE_FETCH", "1")
+
+
+def test_the_minute_loop_frees_its_worker_when_nothing_is_due_soon(team, receiver):
+    import time
+
+    endpoint_for(team, receiver)
+    receiver.answers = [500]
+    publish(team)  # the next attempt is 5 s away: within this run
+    started = time.monotonic()
+    deliveries.run_for(3.0, interval=0.2)
+    assert time.monotonic() - started < 3.5
+    Delivery.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    started = time.monotonic()
+    deliveries.run_for(50.0)
+    assert time.monotonic() - started < 1.0  # nothing before the next run: back at once
+
+
+def test_old_finished_deliveries_leave_the_log(team, receiver):
+    endpoint_for(team, receiver)
+    publish(team)
+    Delivery.objects.update(created_at=timezone.now() - timedelta(days=31))
+    assert deliveries.purge_finished(timedelta(days=30)) == 1

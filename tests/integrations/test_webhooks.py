@@ -220,3 +220,22 @@ def test_an_analysed_product_is_announced_with_what_the_products_endpoint_return
     assert delivery.verified and delivery.payload["type"] == "product.analysed"
     assert delivery.payload["data"]["id"] == r.json()["data"]["id"]
     assert delivery.payload["data"]["analysis_status"] == "done"
+
+
+def test_only_owners_and_admins_keys_change_webhooks_and_secrets_are_never_cached(
+    kolbo, team, bob, receiver
+):
+    from tests.integrations.conftest import key_client
+
+    r = kolbo.post("/api/v1/webhooks", {"url": receiver.url}, content_type="application/json")
+    assert r.status_code == 201 and r.headers["Cache-Control"] == "no-store"
+    endpoint_id = r.json()["webhook"]["id"]
+    member = key_client(team, bob, bearer=False)
+    assert member.get("/api/v1/webhooks").json()["count"] == 1
+    refused = member.post(
+        "/api/v1/webhooks", {"url": receiver.url}, content_type="application/json"
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
+    assert member.delete(f"/api/v1/webhooks/{endpoint_id}").status_code == 403
+    assert member.post(f"/api/v1/webhooks/{endpoint_id}/rotate").status_code == 403
+    assert WebhookEndpoint.objects.filter(for_job_urls=False).count() == 1
