@@ -200,17 +200,7 @@ def _fetch(
     started = time.monotonic()
     with client() as http:
         for _ in range(MAX_REDIRECTS + 1):
-            target, headers, extensions = url, {}, {}
-            if user_supplied:
-                pinned = resolve_public(url)
-                if pinned is not None:
-                    scheme, host, port = _parts(url)
-                    parsed = urlparse(url)
-                    literal = f"[{pinned}]" if ":" in pinned else pinned
-                    target = parsed._replace(netloc=f"{literal}:{port}").geturl()
-                    headers["Host"] = parsed.netloc.rsplit("@", 1)[-1]
-                    if scheme == "https":
-                        extensions["sni_hostname"] = host
+            target, headers, extensions = _pinned(url) if user_supplied else (url, {}, {})
             try:
                 with http.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:

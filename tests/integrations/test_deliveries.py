@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.integrations import deliveries, webhooks
-from studio.integrations.models import Delivery, DeliveryKind, DeliveryState
+from studio.integrations.models import Delivery, DeliveryKind, DeliveryState, WebhookEndpoint
 from tests.cluster import cluster, wait_for  # noqa: F401 - the real-cluster fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,3 +130,21 @@ def test_old_finished_deliveries_leave_the_log(team, receiver):
     publish(team)
     Delivery.objects.update(created_at=timezone.now() - timedelta(days=31))
     assert deliveries.purge_finished(timedelta(days=30)) == 1
+
+
+def test_a_delivery_connects_to_the_address_that_was_checked(team, receiver, monkeypatch, settings):
+    """No second DNS lookup between the check and the POST (DNS rebinding)."""
+    from studio import http
+
+    endpoint, receiver.secret = webhooks.create_endpoint(team, url=receiver.url)
+    port = receiver.server.port
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=f"http://rebind.example:{port}/h")
+    settings.STUDIO_ALLOW_PRIVATE_FETCH = False
+    # "rebind.example" does not resolve here; the check "resolved" it to a public address
+    # that (in this test) is the loopback receiver.
+    monkeypatch.setattr(http, "resolve_public", lambda url: "127.0.0.1")
+    delivery = publish(team)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SUCCEEDED
+    assert receiver.received[0].headers["host"] == f"rebind.example:{port}"
+    assert receiver.received[0].verified
