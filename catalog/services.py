@@ -257,9 +257,12 @@ def analyse_product(product_id: Any) -> Product | None:
             updates["name"] = auto_name(product, metadata)
         if not product.category and metadata.get("category"):
             updates["category"] = metadata["category"]
-        done = Product.objects.filter(pk=product.pk, analysis_status=AnalysisStatus.RUNNING).update(
-            **updates
-        )
+        with transaction.atomic():  # the `product.analysed` webhooks commit with the result
+            done = Product.objects.filter(
+                pk=product.pk, analysis_status=AnalysisStatus.RUNNING
+            ).update(**updates)
+            if done == 1:
+                _announce_analysed(product.pk, product.team_id)
         if done != 1:  # deleted meanwhile
             files.discard()
             for image in files.written:
@@ -274,6 +277,18 @@ def analyse_product(product_id: Any) -> Product | None:
             analysis_error=(str(exc) or exc.__class__.__name__)[:300],
         )
     return Product.objects.filter(pk=product_id).select_related("original", "cutout").first()
+
+
+def _announce_analysed(product_id: Any, team_id: int) -> None:
+    from catalog import presenters
+    from studio.integrations import webhooks
+
+    def present(dialect: str) -> dict[str, Any]:
+        # What `GET /api/v1/products?id=` returns (Krev's shape, whichever the endpoint's).
+        product = Product.objects.select_related("original", "cutout").get(pk=product_id)
+        return presenters.product(product)
+
+    webhooks.publish_safely(team_id, "product.analysed", present)
 
 
 # An analysis takes seconds; one still queued or running after this lost its worker.

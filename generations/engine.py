@@ -554,13 +554,15 @@ def collect(generation_id: int) -> None:
             ),
         )
         return
-    finished = Generation.objects.filter(pk=generation_id, state=S.COLLECTING).update(
-        state=S.SUCCEEDED, progress=100, completed_at=timezone.now(), lease_until=None
-    )
+    with transaction.atomic():  # the finish's webhook events commit with it
+        finished = Generation.objects.filter(pk=generation_id, state=S.COLLECTING).update(
+            state=S.SUCCEEDED, progress=100, completed_at=timezone.now(), lease_until=None
+        )
+        if finished:
+            notify.notify_finished(generation_id)
     if not finished:  # cancelled while we were copying: the files must not linger
         assets.delete_assets(generation)
     else:
-        notify.notify_finished(generation_id)
         if generation.parent_id is not None:
             _parent_hears(generation.parent_id)
         log.info(

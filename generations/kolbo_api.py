@@ -55,6 +55,7 @@ class ImageIn(Schema):
     visual_dna_ids: list[str] | None = Field(None, max_length=3)
     moodboard_id: str | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class ImageEditIn(Schema):
@@ -80,6 +81,7 @@ class VideoIn(Schema):
     visual_dna_ids: list[str] | None = Field(None, max_length=3)
     reference_images: list[str] | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class VideoFromImageIn(Schema):
@@ -91,6 +93,7 @@ class VideoFromImageIn(Schema):
     enhance_prompt: bool | None = None
     visual_dna_ids: list[str] | None = Field(None, max_length=3)
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class MusicIn(Schema):
@@ -103,6 +106,7 @@ class MusicIn(Schema):
     duration: int | None = Field(None, description="Seconds (model default when omitted)")
     enhance_prompt: bool | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class SpeechIn(Schema):
@@ -110,6 +114,7 @@ class SpeechIn(Schema):
     voice: str | None = Field(None, description="A voice_id from GET /api/v1/voices")
     model: str | None = None
     language: str | None = Field(None, description='Default "en-US"')
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class SoundIn(Schema):
@@ -117,6 +122,7 @@ class SoundIn(Schema):
     duration: int | Literal["auto"] | None = Field(None, description='Seconds or "auto"')
     model: str | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class ImagesIn(Schema):
     image_count: Literal[1, 2, 4] | None = Field(None, description="1, 2 or 4; default 1")
     reference_images: list[str] | None = None
     model: str | None = Field(None, description="Studio extension: a model identifier")
+    webhook_url: str | None = Field(None, description="Studio extension: POSTed when it ends")
 
 
 class VideosIn(Schema):
@@ -50,6 +51,7 @@ class VideosIn(Schema):
     source_image: str | None = Field(None, description="An image URL to animate")
     preset_id: str | None = None
     model: str | None = Field(None, description="Studio extension: a model identifier")
+    webhook_url: str | None = Field(None, description="Studio extension: POSTed when it ends")
 
 
 class ImagesData(Schema):
@@ -115,6 +117,7 @@ def _start(request: HttpRequest, generation_type: str, raw: dict[str, Any]) -> G
         source=Source.API,
         api_key_id=key.uuid,
         idempotency_key=request.headers.get("Idempotency-Key"),
+        dialect="krev",
     ).generation
 
 

@@ -52,6 +52,10 @@ def backend() -> str:
 def notify_finished(generation_id: int) -> None:
     """Tell every process's waiters that the generation is finished, once the current
     transaction (if any) has committed. Best effort: waiters have a fallback."""
+    from generations import events
+
+    # The same moment is the webhook events' (queued in the caller's transaction).
+    events.generation_finished(generation_id)
     transaction.on_commit(functools.partial(_publish, generation_id))
 
 

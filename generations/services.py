@@ -95,6 +95,16 @@ def checked_image_url(url: str, team: Team, field: str) -> str:
     return url
 
 
+def job_webhook(team: Team, url: Any, dialect: str) -> dict[str, str]:
+    """A start's `webhook_url`, checked now (before any charge): this job's own receiver,
+    told of its end in the dialect the job was started in."""
+    from studio.integrations.webhooks import clean_job_webhook_url
+
+    if not isinstance(url, str):
+        raise InvalidFields("webhook_url must be a URL", field="webhook_url")
+    return {"url": clean_job_webhook_url(team, url), "dialect": dialect}
+
+
 def start_generation(
     team: Team,
     user: User | None,
@@ -104,6 +114,7 @@ def start_generation(
     source: str = Source.DASHBOARD,
     api_key_id: UUID | None = None,
     idempotency_key: str | None = None,
+    dialect: str = "kolbo",
 ) -> Started:
     """Validate, price, charge and create a generation in one transaction, then enqueue it.
 
@@ -111,11 +122,15 @@ def start_generation(
     """
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
+    raw = dict(raw)
+    webhook_url = raw.pop("webhook_url", None)
     model = resolve_model(raw.get("model"), generation_type, team)
     validated = params.validate(generation_type, raw, model)
     # Unknown (or another team's) products, DNAs, moodboards and presets: 404/400 now,
     # before anything is charged.
     extensions.references().check(team, validated)
+    if webhook_url:
+        validated["webhook"] = job_webhook(team, webhook_url, dialect)
     fingerprint = fingerprint_of(generation_type, model.identifier, validated)
     key = (idempotency_key or "").strip()
     if len(key) > 255:
@@ -202,6 +217,6 @@ def delete_generation(generation: Generation) -> None:
 
 def rerun_request(generation: Generation) -> dict[str, Any]:
     """The raw request that starts the same generation again (with a fresh seed)."""
-    raw = {k: v for k, v in generation.params.items() if k != "seed"}
+    raw = {k: v for k, v in generation.params.items() if k not in ("seed", "webhook")}
     raw["model"] = generation.model_identifier
     return raw

@@ -213,17 +213,7 @@ def _fetch(
     started = time.monotonic()
     with client() as http:
         for _ in range(MAX_REDIRECTS + 1):
-            target, headers, extensions = url, {}, {}
-            if user_supplied:
-                pinned = resolve_public(url)
-                if pinned is not None:
-                    scheme, host, port = _parts(url)
-                    parsed = urlparse(url)
-                    literal = f"[{pinned}]" if ":" in pinned else pinned
-                    target = parsed._replace(netloc=f"{literal}:{port}").geturl()
-                    headers["Host"] = parsed.netloc.rsplit("@", 1)[-1]
-                    if scheme == "https":
-                        extensions["sni_hostname"] = host
+            target, headers, extensions = _pinned(url) if user_supplied else (url, {}, {})
             try:
                 with http.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:
@@ -258,3 +248,51 @@ def _fetch(
                     f"Could not fetch {url[:100]}: {exc.__class__.__name__}"
                 ) from None
         raise InvalidFields(f"Too many redirects fetching {url[:100]}")
+
+
+def _pinned(url: str) -> tuple[str, dict[str, str], dict[str, object]]:
+    """(URL to connect to, extra headers, extensions) for a user-supplied `url`: its host
+    resolved once, checked, and connected to at exactly that address (no DNS rebinding)."""
+    pinned = resolve_public(url)
+    if pinned is None:
+        return url, {}, {}
+    scheme, host, port = _parts(url)
+    parsed = urlparse(url)
+    literal = f"[{pinned}]" if ":" in pinned else pinned
+    extensions: dict[str, object] = {"sni_hostname": host} if scheme == "https" else {}
+    headers = {"Host": parsed.netloc.rsplit("@", 1)[-1]}
+    return parsed._replace(netloc=f"{literal}:{port}").geturl(), headers, extensions
+
+
+def post_bytes(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    user_supplied: bool = True,
+    timeout: float = 15.0,
+    max_response_bytes: int = 64 * 1024,
+) -> httpx.Response:
+    """POST `body` to `url` once, without following redirects; the response with at most
+    `max_response_bytes` of its body read (outbound deliveries keep only an excerpt).
+
+    User-supplied URLs get `fetch_bytes`'s policy: private addresses refused (BlockedAddress),
+    DNS pinned. Transport failures and timeouts raise httpx errors for the caller to retry.
+    """
+    target, extra, extensions = _pinned(url) if user_supplied else (url, {}, {})
+    limits = httpx.Timeout(timeout, connect=min(5.0, timeout))
+    with client(timeout=limits) as http:
+        request = http.build_request(
+            "POST", target, content=body, headers={**headers, **extra}, extensions=extensions
+        )
+        response = http.send(request, stream=True)
+        try:
+            received = bytearray()
+            for chunk in response.iter_bytes():
+                received.extend(chunk)
+                if len(received) >= max_response_bytes:
+                    break
+        finally:
+            response.close()
+    response._content = bytes(received[:max_response_bytes])
+    return response

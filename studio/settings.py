@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "studio",
     "studio.accounts",
     "studio.vault",
+    # Webhooks and Meta conversions: outbound deliveries (studio/integrations).
+    "studio.integrations",
     "generations",
     "catalog",
 ]
@@ -465,3 +467,13 @@ STUDIO_LOCAL_LLM_THREADS = env_int(
 )
 STUDIO_LOCAL_LLM_CONTEXT = env_int("STUDIO_LOCAL_LLM_CONTEXT", 2048, minimum=256)
 STUDIO_LOCAL_LLM_MAX_TOKENS = env_int("STUDIO_LOCAL_LLM_MAX_TOKENS", 512, minimum=16)
+# Meta Conversions API (studio/integrations/meta.py): the Graph API's base URL and version.
+# A private base URL is refused unless STUDIO_ALLOW_PRIVATE_FETCH or _UPSTREAMS is on.
+STUDIO_META_GRAPH_URL = env_str("STUDIO_META_GRAPH_URL", "https://graph.facebook.com").rstrip("/")
+STUDIO_META_GRAPH_VERSION = env_str("STUDIO_META_GRAPH_VERSION", "v21.0")
+# Attempts at Meta within one `POST /conversions/meta` before it answers 502 UPSTREAM_ERROR.
+STUDIO_META_ATTEMPTS = env_int("STUDIO_META_ATTEMPTS", 3, minimum=1)
+# Finished webhook and Meta deliveries stay in the Integrations page's log this many days.
+STUDIO_DELIVERY_LOG_DAYS = env_int("STUDIO_DELIVERY_LOG_DAYS", 30, minimum=1)
+# After a webhook secret is rotated, deliveries carry the old secret's signature too this long.
+STUDIO_WEBHOOK_ROTATION_GRACE_HOURS = env_int("STUDIO_WEBHOOK_ROTATION_GRACE_HOURS", 24, minimum=0)

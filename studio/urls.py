@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("studio.accounts.urls")),
     path("", include("studio.vault.urls")),
+    path("", include("studio.integrations.urls")),  # webhooks, Meta pixel, delivery log
     path("", include("generations.urls")),
     path("", include("catalog.urls")),  # products, Visual DNA, moodboards, signed files
 ]

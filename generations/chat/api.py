@@ -58,6 +58,7 @@ class ChatIn(Schema):
     media_urls: list[str] | None = Field(None, description="Image URLs for a vision model")
     project_id: str | None = Field(None, max_length=120)
     max_tokens: int | None = Field(None, description="Most answer tokens (default a setting)")
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the answer is done")
 
 
 class SessionOut(Schema):

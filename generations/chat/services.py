@@ -272,6 +272,9 @@ def start_message(
     sent = tokens.fit_to_window(system, history, current, budget)
     prompt_tokens = tokens.count_messages(sent) + IMAGE_TOKENS * len(media)
     media = [services.checked_image_url(u.strip(), team, "media_urls") for u in media]
+    webhook = (
+        services.job_webhook(team, raw["webhook_url"], "kolbo") if raw.get("webhook_url") else None
+    )
     validated: dict[str, Any] = {
         "messages": sent,
         "max_tokens": max_tokens,
@@ -284,6 +287,8 @@ def start_message(
     if media:
         # The engine fetches these like any input image (ref0..N) before the call.
         validated["reference_images"] = media
+    if webhook:
+        validated["webhook"] = webhook
     options = _upstream_options(model, deep_think=deep_think, web_search=web_search)
     if options:
         validated["upstream_options"] = options

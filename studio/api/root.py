@@ -13,6 +13,7 @@ from catalog.api import router as catalog_router
 from generations.api import router as generations_router
 from studio.accounts.api import router as accounts_router
 from studio.api import errors
+from studio.integrations.api import router as integrations_router
 from studio.vault.api import kolbo_keys_router, krev_keys_router, token_router
 
 
@@ -56,6 +57,7 @@ errors.install(api)
 api.add_router("/v1", generations_router)
 api.add_router("/v1", accounts_router)
 api.add_router("/v1", catalog_router)  # products (Krev), Visual DNA and moodboards (Kolbo)
+api.add_router("/v1", integrations_router)  # Meta conversions, webhooks
 api.add_router("/v1", krev_keys_router)
 api.add_router("/api-keys", kolbo_keys_router)
 api.add_router("/auth", token_router)

@@ -13,6 +13,7 @@ NAV = [
     ("catalog", "Catalog", "◫"),
     ("api_keys", "API keys", "⌘"),
     ("provider_credentials", "Providers", "⇄"),
+    ("integrations", "Integrations", "↗"),
     ("credits", "Credits", "◎"),
     ("members", "Team", "☺"),
     ("team_settings", "Settings", "⚙"),

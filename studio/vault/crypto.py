@@ -32,6 +32,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Model
 
 VERSION = "v1"
 NONCE_BYTES = 12
@@ -152,3 +153,17 @@ def reencrypt(token: str, *, row: UUID | str) -> str | None:
     if token_key_id(token) == current_key_id():
         return None
     return encrypt(decrypt(token, row=row), row=row)
+
+
+# Columns of other apps that hold vault tokens bound to their row's `uuid` (webhook secrets,
+# Meta access tokens): `rotate_vault_keys` re-encrypts them beside the provider credentials.
+_sealed_columns: list[tuple[type[Model], str]] = []
+
+
+def register_sealed_column(model: type[Model], field: str) -> None:
+    if (model, field) not in _sealed_columns:
+        _sealed_columns.append((model, field))
+
+
+def sealed_columns() -> list[tuple[type[Model], str]]:
+    return list(_sealed_columns)
