@@ -1,0 +1,33 @@
+"""Studio's MCP server: every feature as tools for AI agents (`/mcp`, `manage.py mcp_stdio`).
+
+The official MCP SDK speaks the protocol (streamable HTTP, mounted by `studio/asgi.py`, and
+stdio); Studio supplies the tools. A tool is one registration in the app that owns the
+feature, next to its REST endpoint and calling the same services and presenters:
+
+    # generations/mcp_tools.py, catalog/mcp_tools.py, studio/accounts/mcp_tools.py, ...
+    from studio.mcp.tools import ToolCall, register_tool
+
+    @register_tool(
+        "generate_image_edit",
+        "Edit 1-4 source images with a prompt; waits for the result.",
+        scope="images",                # the key scope it needs, as the REST endpoint's api_key()
+        method="POST",                 # POST/DELETE change things: viewers are refused
+        limit=RateClass.GENERATION,    # the REST endpoint's rate class, one shared counter
+        schema=lambda team: generation_schema(team, "image_edit", ImageEditIn),
+    )
+    async def generate_image_edit(call: ToolCall, args: dict) -> dict:
+        generation = await call.sync(start_kolbo_generation, call, "image_edit", args)
+        return await finished_or_processing(call, generation)
+
+Before the function runs, `studio.api.auth.authorize` checks the key's scope, the member's
+role and the rate limit, exactly as for REST. A `studio.errors` error raised inside becomes an
+MCP tool error carrying the contract's `code` and message. `schema` is a JSON Schema, or a
+function of the caller's team that builds one (so registry models and voices appear without
+code). The module must be imported by `studio/mcp/root.py` to be served.
+
+Still to add, each a few lines like the example once its service exists on main:
+`generate_image_edit` (image edit), `generate_creative_director` and
+`get_creative_director_status` (creative director), `generate_ad` (ads), `start_agent_run`
+and `get_agent_run` (agent runs), `send_meta_conversion` (Meta conversions; method "POST",
+scope "conversions").
+"""
