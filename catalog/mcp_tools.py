@@ -23,7 +23,14 @@ from catalog.api import (
 from catalog.models import Moodboard
 from studio.api.ratelimit import RateClass
 from studio.errors import InvalidFields, NotFound
-from studio.mcp.tools import ToolCall, from_pydantic, object_schema, register_tool, validated
+from studio.mcp.tools import (
+    ToolCall,
+    from_pydantic,
+    object_schema,
+    register_resource,
+    register_tool,
+    validated,
+)
 
 IMAGE_URL = {"type": "string", "description": "An http(s) URL or a data:image/...;base64 URL"}
 ID = {"type": "string"}
@@ -234,3 +241,11 @@ async def delete_moodboard(call: ToolCall, args: dict[str, Any]) -> dict[str, An
         return {"success": True, "message": f"Moodboard \u201c{board.name}\u201d deleted"}
 
     return await call.sync(delete)
+
+
+register_resource(
+    "studio://products",
+    "Products",
+    "The team's products (up to 50) with signed image URLs and their analysed metadata.",
+    tool="list_products",
+)

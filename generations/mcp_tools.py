@@ -1,7 +1,8 @@
 """MCP tools of the generations app: every generation type, status, cancel, models, voices.
 
 They call what the Kolbo endpoints call (services.start_generation, the presenters), with
-Kolbo's field names, so a tool call and a REST call are charged and answered alike. Input
+Kolbo's field names (plus `product_ids`, Krev's products, on images and video), so a tool call
+and a REST call are charged and answered alike. Input
 schemas are the REST input schemas, narrowed by the model registry for the caller's team:
 the models, aspect ratios, durations, image counts and voices it can use right now.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from mcp_types import ImageContent
+from pydantic import Field
 
 from generations import kolbo_api, notify, params, presenters, services
 from generations.api import (
@@ -33,6 +35,7 @@ from studio.mcp.tools import (
     ToolCall,
     from_pydantic,
     object_schema,
+    register_resource,
     register_tool,
     validated,
 )
@@ -202,19 +205,31 @@ def _register_generation_tool(
     )(generate)
 
 
+class ImageToolIn(kolbo_api.ImageIn):
+    product_ids: list[str] | None = Field(
+        None, max_length=4, description="Products (list_products) to feature in the images"
+    )
+
+
+class VideoToolIn(kolbo_api.VideoIn):
+    product_ids: list[str] | None = Field(
+        None, max_length=4, description="Products (list_products) to feature in the video"
+    )
+
+
 _WAITS = " Waits for the result and answers with signed URLs (or _timed_out with an id to poll)."
 _register_generation_tool(
     "generate_image",
     "Generate 1-4 images from a prompt (40 credits per image by default)." + _WAITS,
     GenerationType.IMAGE,
-    kolbo_api.ImageIn,
+    ImageToolIn,
     {"num_images": "count"},
 )
 _register_generation_tool(
     "generate_video",
     "Generate a video from a text prompt (priced per second)." + _WAITS,
     GenerationType.VIDEO,
-    kolbo_api.VideoIn,
+    VideoToolIn,
 )
 _register_generation_tool(
     "generate_video_from_image",
@@ -339,3 +354,14 @@ async def list_voices(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
         return {"success": True, "voices": voices, "count": len(voices)}
 
     return await call.sync(read)
+
+
+register_resource(
+    "studio://models",
+    "Model catalogue",
+    "Every model this team can use: types, prices, aspect ratios, durations.",
+    tool="list_models",
+)
+register_resource(
+    "studio://voices", "Voices", "The voices for generate_speech.", tool="list_voices"
+)

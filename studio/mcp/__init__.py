@@ -25,6 +25,12 @@ MCP tool error carrying the contract's `code` and message. `schema` is a JSON Sc
 function of the caller's team that builds one (so registry models and voices appear without
 code). The module must be imported by `studio/mcp/root.py` to be served.
 
+Resources are views onto read tools (`register_resource("studio://products", ...,
+tool="list_products")`: the same checks and shape); prompts are text in studio/mcp/prompts.py.
+Generation tools wait with `generations.mcp_tools.finished_or_processing` (the inline-wait
+mechanism of generations/notify.py, progress notifications every few seconds) up to
+STUDIO_MCP_WAIT_SECONDS.
+
 Still to add, each a few lines like the example once its service exists on main:
 `generate_image_edit` (image edit), `generate_creative_director` and
 `get_creative_director_status` (creative director), `generate_ad` (ads), `start_agent_run`

@@ -35,8 +35,9 @@ from starlette.types import Receive, Scope, Send
 
 from studio.api.auth import authorize
 from studio.api.ratelimit import ip_of
-from studio.errors import InvalidApiKey, RateLimited, StudioError
-from studio.mcp.tools import TOOLS, StudioTool, ToolCall, in_thread
+from studio.errors import InvalidApiKey, NotFound, RateLimited, StudioError
+from studio.mcp.prompts import PROMPTS
+from studio.mcp.tools import RESOURCES, TOOLS, StudioTool, ToolCall, in_thread
 from studio.vault import services as keys
 from studio.vault.models import ApiKey
 
@@ -137,25 +138,103 @@ async def list_tools(
     return types.ListToolsResult(tools=await in_thread(describe_tools, call.team))
 
 
-async def call_tool(
-    ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-) -> types.CallToolResult:
+async def run_tool(ctx: ServerRequestContext[Any, Any], name: str, args: dict[str, Any]) -> Any:
+    """Authorize and run one tool; its answer, or the StudioError that refused it."""
     from studio.mcp import root
 
     root.load_tools()
-    tool = TOOLS.get(params.name)
+    tool = TOOLS.get(name)
     if tool is None:
-        return failure(StudioError(f"Unknown tool: {params.name}", status=404))
+        raise StudioError(f"Unknown tool: {name}", status=404)
+    call = await caller(ctx)
+    # The REST API's own checks, in its order: scope, viewer rule, rate limit.
+    await in_thread(
+        authorize, call.key, tool.scope, method=tool.method, limit=tool.limit, ip=call.ip
+    )
+    return await tool.handler(call, args)
+
+
+async def call_tool(
+    ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+) -> types.CallToolResult:
     try:
-        call = await caller(ctx)
-        # The REST API's own checks, in its order: scope, viewer rule, rate limit.
-        await in_thread(
-            authorize, call.key, tool.scope, method=tool.method, limit=tool.limit, ip=call.ip
-        )
-        args = dict(params.arguments or {})
-        return success(await tool.handler(call, args))
+        return success(await run_tool(ctx, params.name, dict(params.arguments or {})))
     except StudioError as exc:
         return failure(exc)
+
+
+async def list_resources(
+    ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+) -> types.ListResourcesResult:
+    from studio.mcp import root
+
+    root.load_tools()
+    return types.ListResourcesResult(
+        resources=[
+            types.Resource(
+                uri=r.uri, name=r.name, description=r.description, mime_type="application/json"
+            )
+            for r in RESOURCES.values()
+        ]
+    )
+
+
+async def read_resource(
+    ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+) -> types.ReadResourceResult:
+    from studio.mcp import root
+
+    root.load_tools()
+    uri = str(params.uri)
+    resource = RESOURCES.get(uri)
+    try:
+        if resource is None:
+            raise NotFound(f"Unknown resource: {uri}")
+        body = await run_tool(ctx, resource.tool, dict(resource.args))
+    except StudioError as exc:
+        raise MCPError(
+            code=INVALID_KEY_CODE if exc.status in (401, 403) else types.INVALID_PARAMS,
+            message=exc.message,
+            data={"code": exc.code, "uri": uri},
+        ) from None
+    body.pop("_content", None)
+    text = json.dumps(body, default=str)
+    return types.ReadResourceResult(
+        contents=[types.TextResourceContents(uri=uri, text=text, mime_type="application/json")]
+    )
+
+
+async def list_prompts(
+    ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+) -> types.ListPromptsResult:
+    return types.ListPromptsResult(
+        prompts=[
+            types.Prompt(
+                name=p.name,
+                description=p.description,
+                arguments=[
+                    types.PromptArgument(name=a, description=d, required=r)
+                    for a, d, r in p.arguments
+                ],
+            )
+            for p in PROMPTS.values()
+        ]
+    )
+
+
+async def get_prompt(
+    ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
+) -> types.GetPromptResult:
+    prompt = PROMPTS.get(params.name)
+    if prompt is None:
+        raise MCPError(code=types.INVALID_PARAMS, message=f"Unknown prompt: {params.name}")
+    text = prompt.render(dict(params.arguments or {}))
+    return types.GetPromptResult(
+        description=prompt.description,
+        messages=[
+            types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))
+        ],
+    )
 
 
 def build_server() -> Server[Any]:
@@ -166,6 +245,10 @@ def build_server() -> Server[Any]:
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
     )
 
 

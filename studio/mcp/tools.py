@@ -75,6 +75,27 @@ def register_tool(
     return register
 
 
+@dataclass(frozen=True)
+class StudioResource:
+    """A read-only view an agent can attach as context: the answer of a read tool, so it is
+    authorized, limited and shaped exactly as that tool."""
+
+    uri: str
+    name: str
+    description: str
+    tool: str
+    args: dict[str, Any]
+
+
+RESOURCES: dict[str, StudioResource] = {}
+
+
+def register_resource(
+    uri: str, name: str, description: str, *, tool: str, args: dict[str, Any] | None = None
+) -> None:
+    RESOURCES[uri] = StudioResource(uri, name, description, tool, args or {})
+
+
 def _closing(fn: Callable[..., T]) -> Callable[..., T]:
     def run(*args: Any, **kwargs: Any) -> T:
         try:

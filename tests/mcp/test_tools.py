@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -162,3 +163,54 @@ def test_chat_send_message_answers_and_the_conversation_can_be_read(
     )
     assert conversations["conversations"][0]["session_id"] == sent["session_id"]
     assert [m["role"] for m in messages["messages"]] == ["user", "assistant"]
+
+
+def test_resources_and_prompts_give_an_agent_the_catalogue_and_a_campaign_plan(
+    studio_server, alice_key, funded
+):
+    async def use(client):
+        resources = {str(r.uri) for r in (await client.list_resources()).resources}
+        models = await client.read_resource("studio://models")
+        products = await client.read_resource("studio://products")
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        campaign = await client.get_prompt(
+            "product_campaign", {"brief": "Summer launch", "product_id": "abc"}
+        )
+        return resources, models, products, prompts, campaign
+
+    resources, models, products, prompts, campaign = with_mcp(studio_server, alice_key, use)
+    assert {"studio://models", "studio://products", "studio://voices"} <= resources
+    assert json.loads(models.contents[0].text)["count"] > 0
+    assert json.loads(products.contents[0].text)["data"] == []
+    assert "product_campaign" in prompts
+    text = campaign.messages[0].content.text
+    assert "Summer launch" in text and "generate_image" in text and "product_ids" in text
+
+
+def test_a_generated_image_can_feature_a_product_of_the_team_only(
+    studio_server, alice_key, funded, other_team, charlie, make_key
+):
+    (uploaded,) = run(
+        studio_server, alice_key, ("upload_product", {"image_url": data_url(product_photo())})
+    )
+    (image,) = run(
+        studio_server,
+        alice_key,
+        ("generate_image", {"prompt": "On a beach", "product_ids": [uploaded["data"]["id"]]}),
+    )
+    assert image["state"] == "completed"
+    generation = Generation.objects.get(uuid=image["generation_id"])
+    assert generation.params["product_ids"] == [uploaded["data"]["id"]]
+    (foreign,) = run(
+        studio_server,
+        make_key(other_team, charlie),
+        ("upload_product", {"image_url": data_url(product_photo())}),
+    )
+    result = with_mcp(
+        studio_server,
+        alice_key,
+        lambda client: client.call_tool(
+            "generate_image", {"prompt": "x", "product_ids": [foreign["data"]["id"]]}
+        ),
+    )
+    assert result.is_error and result.structured_content["code"] == "NOT_FOUND"
