@@ -108,8 +108,19 @@ def test_a_wait_that_outlasts_the_bound_answers_timed_out_with_the_id(
 ):
     monkeypatch.setattr("generations.engine.enqueue", lambda *args: None)  # nothing runs it
     settings.STUDIO_MCP_WAIT_SECONDS = 0.3
-    result = call(studio_server, alice_key, "generate_video", {"prompt": "A slow pan"})
+    progress = []
+
+    async def use(client):
+        async def on_progress(done, total, message):
+            progress.append((done, total))
+
+        return await client.call_tool(
+            "generate_video", {"prompt": "A slow pan"}, progress_callback=on_progress
+        )
+
+    result = with_mcp(studio_server, alice_key, use)
     assert not result.is_error
+    assert progress == [(0, 100)]  # told how far it is while it waited
     body = result.structured_content
     assert body["_timed_out"] is True and body["state"] == "processing"
     status = call(
@@ -220,3 +231,16 @@ def test_invalid_arguments_are_a_tool_error_naming_the_field(studio_server, alic
         "num_images" in result.structured_content["error"]
         or "count" in (result.structured_content["error"])
     )
+
+
+def test_a_page_of_another_site_cannot_drive_the_tools(studio_server, alice_key):
+    response = httpx2.post(
+        f"{studio_server.url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "Origin": "https://attacker.example",
+            "X-API-Key": alice_key,
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    assert response.status_code == 403
