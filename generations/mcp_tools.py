@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from django.conf import settings
-from mcp_types import ImageContent
+from mcp.types import ImageContent
 from pydantic import Field
 
 from generations import kolbo_api, notify, params, presenters, services

@@ -22,9 +22,9 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
-import mcp_types as types
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from mcp import types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings

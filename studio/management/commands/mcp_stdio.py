@@ -8,9 +8,9 @@ every call, with the scopes, role and rate limits of the REST API.
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-import anyio
 from django.core.management.base import BaseCommand, CommandError
 
 from studio.errors import StudioError
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         except StudioError as exc:
             raise CommandError(f"{key_env}: {exc.message}") from None
         STDIO_KEY.set(raw)
-        anyio.run(self.serve, build_server())
+        asyncio.run(self.serve(build_server()))
 
     async def serve(self, server) -> None:
         from mcp.server.stdio import stdio_server
