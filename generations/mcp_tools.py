@@ -125,7 +125,8 @@ async def finished_or_processing(
     call: ToolCall, generation: Generation, *, wait: float | None = None
 ) -> dict[str, Any]:
     """The generation's status once it is finished, or after `wait` seconds (the MCP wait
-    bound by default): then `{state: "processing", generation_id, _timed_out: true}`."""
+    bound by default): then `{state: "processing", generation_id, _timed_out: true}`.
+    `wait=0` reads the status as it is."""
     timeout = settings.STUDIO_MCP_WAIT_SECONDS if wait is None else wait
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -142,7 +143,7 @@ async def finished_or_processing(
             last_progress = generation.progress
             await call.progress(generation.progress, 100, f"{generation.get_type_display()}…")
     body = await call.sync(_status_body, generation)
-    if generation.state not in TERMINAL_STATES:
+    if generation.state not in TERMINAL_STATES and timeout > 0:
         body.update(
             state="processing",
             generation_id=str(generation.uuid),

@@ -116,7 +116,6 @@ def _describe(tool: StudioTool, team: Any) -> types.Tool:
         annotations=types.ToolAnnotations(
             read_only_hint=tool.reads_only,
             destructive_hint=tool.method == "DELETE",
-            open_world_hint=False,
         ),
     )
 

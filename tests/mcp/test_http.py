@@ -127,6 +127,14 @@ def test_a_wait_that_outlasts_the_bound_answers_timed_out_with_the_id(
         studio_server, alice_key, "get_generation_status", {"generation_id": body["generation_id"]}
     ).structured_content
     assert status["state"] == "processing" and status["generation_id"] == body["generation_id"]
+    assert "_timed_out" not in status  # a plain read does not wait
+    waited = call(
+        studio_server,
+        alice_key,
+        "get_generation_status",
+        {"generation_id": body["generation_id"], "wait": True},
+    ).structured_content
+    assert waited["_timed_out"] is True
 
 
 def test_a_key_without_the_scope_is_refused_and_spends_nothing(
