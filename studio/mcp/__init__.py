@@ -4,7 +4,7 @@ The official MCP SDK speaks the protocol (streamable HTTP, mounted by `studio/as
 stdio); Studio supplies the tools. A tool is one registration in the app that owns the
 feature, next to its REST endpoint and calling the same services and presenters:
 
-    # generations/mcp_tools.py, catalog/mcp_tools.py, studio/accounts/mcp_tools.py, ...
+    # generations/mcp_tools.py (or the module of the app that owns the feature)
     from studio.mcp.tools import ToolCall, register_tool
 
     @register_tool(
@@ -12,12 +12,21 @@ feature, next to its REST endpoint and calling the same services and presenters:
         "Edit 1-4 source images with a prompt; waits for the result.",
         scope="images",                # the key scope it needs, as the REST endpoint's api_key()
         method="POST",                 # POST/DELETE change things: viewers are refused
-        limit=RateClass.GENERATION,    # the REST endpoint's rate class, one shared counter
-        schema=lambda team: generation_schema(team, "image_edit", ImageEditIn),
+        limit=RateClass.GENERATION,    # the REST endpoint's rate class: one shared counter
+        schema=lambda team: generation_schema(team, "image_edit", kolbo_api.ImageEditIn),
     )
     async def generate_image_edit(call: ToolCall, args: dict) -> dict:
-        generation = await call.sync(start_kolbo_generation, call, "image_edit", args)
+        generation = await call.sync(
+            start_kolbo_generation, call, "image_edit", kolbo_api.ImageEditIn, args, {}
+        )
         return await finished_or_processing(call, generation)
+
+A plain generation type is one `_register_generation_tool(name, description, type, RestIn)`
+line in generations/mcp_tools.py. The others follow the example: `generate_creative_director`
+(start the parent job, then `finished_or_processing`), `get_creative_director_status` (method
+"GET", limit POLL, the creative director presenter), `generate_ad` (scope "ads"),
+`start_agent_run` / `get_agent_run` (scope "chat"), `send_meta_conversion` (scope
+"conversions", method "POST"; its answer is the REST answer's dict).
 
 Before the function runs, `studio.api.auth.authorize` checks the key's scope, the member's
 role and the rate limit, exactly as for REST. A `studio.errors` error raised inside becomes an
@@ -30,10 +39,4 @@ tool="list_products")`: the same checks and shape); prompts are text in studio/m
 Generation tools wait with `generations.mcp_tools.finished_or_processing` (the inline-wait
 mechanism of generations/notify.py, progress notifications every few seconds) up to
 STUDIO_MCP_WAIT_SECONDS.
-
-Still to add, each a few lines like the example once its service exists on main:
-`generate_image_edit` (image edit), `generate_creative_director` and
-`get_creative_director_status` (creative director), `generate_ad` (ads), `start_agent_run`
-and `get_agent_run` (agent runs), `send_meta_conversion` (Meta conversions; method "POST",
-scope "conversions").
 """
