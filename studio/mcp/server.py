@@ -255,8 +255,10 @@ def build_server() -> Server[Any]:
 
 
 def host_allowed(host: str) -> bool:
+    """The Host header names Studio: ALLOWED_HOSTS (Django's patterns) or STUDIO_BASE_URL's."""
     domain, _port = split_domain_port(host)
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+    allowed = [*settings.ALLOWED_HOSTS, urlsplit(settings.BASE_URL).hostname or ""]
+    return bool(domain) and validate_host(domain, allowed)
 
 
 def origin_allowed(origin: str | None) -> bool:
