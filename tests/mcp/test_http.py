@@ -218,17 +218,23 @@ def test_a_bearer_key_works_as_well(studio_server, alice_key, funded):
     assert not result.is_error and result.structured_content["success"] is True
 
 
-def test_the_host_check_refuses_a_host_studio_does_not_serve(studio_server, alice_key):
-    response = httpx2.post(
-        f"{studio_server.url}/mcp",
-        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-        headers={
-            "Host": "attacker.example",
-            "X-API-Key": alice_key,
-            "Accept": "application/json, text/event-stream",
-        },
-    )
-    assert response.status_code == 421
+def test_the_host_check_follows_studios_allowed_hosts(studio_server, alice_key, settings):
+    settings.ALLOWED_HOSTS = [".studio.test"]  # Django's pattern: the domain and subdomains
+
+    def status_for(host: str) -> int:
+        return httpx2.post(
+            f"{studio_server.url}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+            headers={
+                "Host": host,
+                "X-API-Key": alice_key,
+                "Accept": "application/json, text/event-stream",
+            },
+        ).status_code
+
+    assert status_for("attacker.example") == 421
+    assert status_for("127.0.0.1:9") == 421
+    assert status_for("mcp.studio.test:8443") == 200
 
 
 def test_invalid_arguments_are_a_tool_error_naming_the_field(studio_server, alice_key, funded):
