@@ -20,11 +20,13 @@ from pydantic import Field
 from catalog import presenters, services
 from catalog.models import Moodboard, Product, ProductSource, VisualDNA
 from studio import text
+from studio.accounts.models import Team
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import KrevListResponse, KrevResponse, errors, kolbo, krev, krev_list
 from studio.errors import InvalidFields, MissingFields, NotFound, PayloadTooLarge
 from studio.images import max_bytes
+from studio.vault.models import ApiKey
 
 router = Router(tags=["Catalog"])
 
@@ -104,17 +106,20 @@ class ProductFilters(Schema):
     summary="List products (or one by id) with signed image URLs",
 )
 def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[str, Any]:
-    products = Product.objects.filter(team=caller_team(request)).select_related(
-        "original", "cutout"
-    )
-    if filters.id:
+    return krev_list(products_for(caller_team(request), filters.id, filters.limit))
+
+
+def products_for(team: Team, product_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """The team's products (or the one `product_id` names: NOT_FOUND if not the team's)."""
+    products = Product.objects.filter(team=team).select_related("original", "cutout")
+    if product_id:
         try:
-            products = products.filter(pk=UUID(filters.id))
+            products = products.filter(pk=UUID(product_id))
         except ValueError:
-            raise NotFound(f"Product not found: {filters.id}") from None
+            raise NotFound(f"Product not found: {product_id}") from None
         if not products:
-            raise NotFound(f"Product not found: {filters.id}")
-    return krev_list([presenters.product(p) for p in products[: filters.limit]])
+            raise NotFound(f"Product not found: {product_id}")
+    return [presenters.product(p) for p in products[:limit]]
 
 
 _UPLOAD_DOC = {
@@ -175,10 +180,20 @@ def upload_product(request: HttpRequest) -> dict[str, Any]:
         fields = _json_body(request)
         file = None
     if file is None:
-        if not fields.get("image_url"):
-            raise MissingFields.of("image_url")
-        data, filename = services.read_image_url(fields["image_url"], key.team)
-        upload = services.check_upload(data, "The image at image_url", filename)
+        return krev(product_from_image_url(key, fields))
+    return krev(finish_upload(key, upload, fields))
+
+
+def product_from_image_url(key: ApiKey, fields: dict[str, Any]) -> dict[str, Any]:
+    """`POST /products` with JSON `{image_url, name?, skip_segmentation?}` (REST and MCP)."""
+    if not fields.get("image_url"):
+        raise MissingFields.of("image_url")
+    data, filename = services.read_image_url(fields["image_url"], key.team)
+    upload = services.check_upload(data, "The image at image_url", filename)
+    return finish_upload(key, upload, fields)
+
+
+def finish_upload(key: ApiKey, upload: services.Upload, fields: dict[str, Any]) -> dict[str, Any]:
     name = fields.get("name") or ""
     if not isinstance(name, str):
         raise InvalidFields.about("name", "must be a string")
@@ -196,7 +211,7 @@ def upload_product(request: HttpRequest) -> dict[str, Any]:
         # as Krev's example does.
         product = services.analyse_product(product.pk) or product
     product = Product.objects.select_related("original", "cutout").get(pk=product.pk)
-    return krev(presenters.product(product))
+    return presenters.product(product)
 
 
 # --- Kolbo: Visual DNA ------------------------------------------------------------------------
@@ -311,13 +326,21 @@ def create_visual_dna(request: HttpRequest) -> dict[str, Any]:
 
 
 def _dnas(request: HttpRequest) -> Any:
-    team = caller_team(request)
+    return team_dnas(caller_team(request))
+
+
+def team_dnas(team: Team) -> Any:
+    """The team's Visual DNAs and the global ones."""
     return VisualDNA.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("images")
 
 
 def _dna(request: HttpRequest, dna_id: str) -> VisualDNA:
+    return team_dna(caller_team(request), dna_id)
+
+
+def team_dna(team: Team, dna_id: Any) -> VisualDNA:
     try:
-        dna = _dnas(request).filter(pk=UUID(dna_id)).first()
+        dna = team_dnas(team).filter(pk=UUID(str(dna_id))).first()
     except ValueError:
         dna = None
     if dna is None:
@@ -404,7 +427,11 @@ class MoodboardIn(Schema):
 
 
 def _boards(request: HttpRequest) -> Any:
-    team = caller_team(request)
+    return team_boards(caller_team(request))
+
+
+def team_boards(team: Team) -> Any:
+    """The team's moodboards and the presets."""
     return Moodboard.objects.filter(Q(team=team) | Q(team__isnull=True)).prefetch_related("images")
 
 
@@ -447,7 +474,11 @@ def get_moodboard(request: HttpRequest, moodboard_id: str) -> dict[str, Any]:
     summary="Create a personal moodboard from 1-15 image URLs",
 )
 def create_moodboard(request: HttpRequest, payload: MoodboardIn) -> dict[str, Any]:
-    key = caller_key(request)
+    return moodboard_from_urls(caller_key(request), payload)
+
+
+def moodboard_from_urls(key: ApiKey, payload: MoodboardIn) -> dict[str, Any]:
+    """`POST /moodboards` (REST and MCP): each image URL read and checked, then stored."""
     uploads = []
     for index, image in enumerate(payload.images):
         what = f"images[{index}]"
@@ -456,5 +487,5 @@ def create_moodboard(request: HttpRequest, payload: MoodboardIn) -> dict[str, An
     board = services.create_moodboard(
         key.team, key.user, name=payload.name, uploads=uploads, style_guide=payload.style_guide
     )
-    board = _boards(request).get(pk=board.pk)
+    board = team_boards(key.team).get(pk=board.pk)
     return kolbo(moodboard=presenters.moodboard(board, detail=True))

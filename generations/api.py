@@ -21,6 +21,7 @@ from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
 from generations.models import MODEL_TYPES, AIModel, GenerationType, Provider, Voice
 from generations.registry import enabled_models, reachable_providers
+from studio.accounts.models import Team
 from studio.api.auth import api_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import kolbo, with_errors
@@ -101,12 +102,17 @@ class ModelsOut(Schema):
     exclude_none=True,
 )
 def list_models(request: HttpRequest, filters: Query[ModelFilters]) -> dict:
-    models = enabled_models(caller_team(request))
-    if filters.provider:
-        models = models.filter(provider=filters.provider)
-    wanted = RAW_TYPES.get(filters.type or "", filters.type)
-    rows = [m for m in models if wanted is None or m.does(wanted)]
+    rows = models_for(caller_team(request), filters.type, filters.provider)
     return kolbo(models=rows, count=len(rows))
+
+
+def models_for(team: Team, type_name: str | None, provider: str | None) -> list[AIModel]:
+    """The team's models, optionally of one type (Studio's or the raw name) and provider."""
+    models = enabled_models(team)
+    if provider:
+        models = models.filter(provider=provider)
+    wanted = RAW_TYPES.get(type_name or "", type_name)
+    return [m for m in models if wanted is None or m.does(wanted)]
 
 
 class VoiceFilters(Schema):
@@ -143,24 +149,27 @@ class VoicesOut(Schema):
     summary="List the voices for speech generation",
 )
 def list_voices(request: HttpRequest, filters: Query[VoiceFilters]) -> dict:
-    voices = Voice.objects.filter(
-        enabled=True, provider__in=reachable_providers(caller_team(request))
-    )
-    if filters.provider:
-        voices = voices.filter(provider=filters.provider)
-    if filters.language:
-        lang = filters.language.strip()
+    rows = voices_for(caller_team(request), filters.provider, filters.language, filters.gender)
+    return kolbo(voices=rows, count=len(rows))
+
+
+def voices_for(
+    team: Team, provider: str | None, language: str | None, gender: str | None
+) -> list[Voice]:
+    """The voices the team's models can speak with, filtered as GET /voices filters them."""
+    voices = Voice.objects.filter(enabled=True, provider__in=reachable_providers(team))
+    if provider:
+        voices = voices.filter(provider=provider)
+    if language:
+        lang = language.strip()
         voices = voices.filter(
             Q(language__iexact=lang)
             | Q(language_code__iexact=lang)
             | Q(language_code__istartswith=f"{lang}-")
         )
-    if filters.gender:
-        voices = voices.filter(
-            gender={"m": "male", "f": "female"}.get(filters.gender, filters.gender)
-        )
-    rows = list(voices)
-    return kolbo(voices=rows, count=len(rows))
+    if gender:
+        voices = voices.filter(gender={"m": "male", "f": "female"}.get(gender, gender))
+    return list(voices)
 
 
 # --- Generation endpoints (both dialects) -----------------------------------------------------

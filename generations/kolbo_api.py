@@ -7,7 +7,6 @@ Each start endpoint renames Kolbo's fields to Studio's canonical ones and calls
 from __future__ import annotations
 
 from typing import Any, Literal
-from uuid import UUID
 
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -18,7 +17,8 @@ from generations.models import Generation, GenerationType, Source
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import with_errors
-from studio.errors import Forbidden, NotFound
+from studio.errors import Forbidden
+from studio.vault.models import ApiKey
 
 router = Router(tags=["Generate (Kolbo)"])
 
@@ -259,19 +259,7 @@ def generate_creative_director(request: HttpRequest, payload: CreativeDirectorIn
 
 def team_generation(request: HttpRequest, generation_id: str) -> Generation:
     """The caller's team's generation, or NOT_FOUND (another team's id included)."""
-    try:
-        uuid = UUID(generation_id)
-    except ValueError:
-        raise NotFound("Generation not found") from None
-    # No prefetch: the presenters read assets only once a generation has succeeded, so a
-    # poll of a running job is one query and the final one two (the rows, then its assets).
-    # order_by(): one row by a unique key needs no ORDER BY (compiling the model's ordering
-    # was a tenth of a poll).
-    found = list(Generation.objects.filter(team=caller_team(request), uuid=uuid).order_by()[:1])
-    generation = found[0] if found else None
-    if generation is None:
-        raise NotFound("Generation not found")
-    return generation
+    return services.team_generation(caller_team(request), generation_id)
 
 
 class Failure(Schema):
@@ -360,8 +348,12 @@ class CancelOut(Schema):
     summary="Cancel a generation and refund it",
 )
 def cancel_generation(request: HttpRequest, generation_id: str) -> dict[str, Any]:
-    generation = team_generation(request, generation_id)
-    if not caller_key(request).allows(SCOPE.get(generation.type), method="POST"):
+    return cancel_as(caller_key(request), team_generation(request, generation_id))
+
+
+def cancel_as(key: ApiKey, generation: Generation) -> dict[str, Any]:
+    """Cancel for a key (REST and MCP): it needs the scope of the generation's type."""
+    if not key.allows(SCOPE.get(generation.type), method="POST"):
         raise Forbidden(f"This API key lacks the '{SCOPE.get(generation.type)}' scope")
     cancelled = services.cancel_generation(generation)
     return {

@@ -454,6 +454,9 @@ for _old, _new in RENAMED_SETTINGS.items():
         )
 # Krev start endpoints wait this long for a result before answering 202 to be polled.
 STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minimum=0)
+# MCP generation tools (/mcp) wait this long for the result, then answer `_timed_out` with the
+# generation id to poll (agents' clients allow tool calls minutes, not seconds).
+STUDIO_MCP_WAIT_SECONDS = env_float("STUDIO_MCP_WAIT_SECONDS", 150.0, minimum=0)
 # A chat message without `max_tokens` is charged for (at most) this many answer tokens when
 # accepted; the unused part is refunded when it completes.
 STUDIO_CHAT_MAX_TOKENS = env_int("STUDIO_CHAT_MAX_TOKENS", 1024, minimum=16)

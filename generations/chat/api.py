@@ -21,6 +21,7 @@ from pydantic import ConfigDict, Field
 from generations import notify
 from generations.chat import presenters, services
 from generations.models import TERMINAL_STATES, Generation, GenerationState, Source
+from studio.accounts.models import Team
 from studio.api.auth import api_key, caller_dialect, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import errors, with_errors
@@ -247,14 +248,17 @@ class MessagesOut(Schema):
     summary="List your conversations, latest activity first",
 )
 def list_conversations(request: HttpRequest, query: Query[Page]) -> dict[str, Any]:
-    rows = services.conversations(caller_team(request))
+    return conversations_page(caller_team(request), query.page, query.limit)
+
+
+def conversations_page(team: Team, page: int, limit: int) -> dict[str, Any]:
+    rows = services.conversations(team)
     total = rows.count()
-    start = (query.page - 1) * query.limit
-    page = [presenters.conversation(c) for c in rows[start : start + query.limit]]
+    start = (page - 1) * limit
     return {
         "success": True,
-        "conversations": page,
-        "pagination": presenters.pagination(query.page, query.limit, total),
+        "conversations": [presenters.conversation(c) for c in rows[start : start + limit]],
+        "pagination": presenters.pagination(page, limit, total),
     }
 
 
@@ -266,13 +270,17 @@ def list_conversations(request: HttpRequest, query: Query[Page]) -> dict[str, An
     exclude_none=True,
 )
 def list_messages(request: HttpRequest, session_id: str, query: Query[MessagePage]) -> dict:
-    conversation = services.team_conversation(caller_team(request), session_id)
+    return messages_page(caller_team(request), session_id, query.page, query.limit)
+
+
+def messages_page(team: Team, session_id: Any, page: int, limit: int) -> dict[str, Any]:
+    conversation = services.team_conversation(team, session_id)
     rows = services.messages(conversation).select_related("model")
     total = rows.count()
-    start = (query.page - 1) * query.limit
+    start = (page - 1) * limit
     return {
         "success": True,
         "session_id": str(conversation.uuid),
-        "messages": [presenters.message(m) for m in rows[start : start + query.limit]],
-        "pagination": presenters.pagination(query.page, query.limit, total),
+        "messages": [presenters.message(m) for m in rows[start : start + limit]],
+        "pagination": presenters.pagination(page, limit, total),
     }

@@ -43,7 +43,10 @@ class KolboCreditsOut(Schema):
     summary="Credit balance (Kolbo shape)",
 )
 def account_credits(request: HttpRequest) -> dict:
-    team = current_team(request)
+    return kolbo_credits(current_team(request))
+
+
+def kolbo_credits(team: Team) -> dict:
     return kolbo(
         credits={
             "total": team.total_credits,

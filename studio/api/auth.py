@@ -28,7 +28,7 @@ from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
 from studio.accounts.models import Membership, Team, User
-from studio.api.ratelimit import RateClass, check
+from studio.api.ratelimit import RateClass, check_subject, client_ip
 from studio.errors import Forbidden, InvalidApiKey, InvalidFields, NotFound
 from studio.vault import services as keys
 from studio.vault.models import ApiKey
@@ -48,15 +48,30 @@ class _KeyAuthMixin:
         if not raw:
             return None
         key = keys.authenticate(raw)
-        if not key.allows(self.scope, method=request.method or "GET"):
-            raise Forbidden(f"This API key lacks the '{self.scope}' scope")
-        if request.method not in _SAFE_METHODS and keys.key_role(key) == "viewer":
-            raise Forbidden("The key's owner is a viewer in this team and may only read")
-        check(self.limit, request, team=key.team, user_id=key.user_id)
+        authorize(
+            key,
+            self.scope,
+            method=request.method or "GET",
+            limit=self.limit,
+            ip=client_ip(request),
+        )
         request.studio_dialect = (  # type: ignore[attr-defined]
             self.dialect if self.dialect != "auto" else ("kolbo" if via == "header" else "krev")
         )
         return key
+
+
+def authorize(key: ApiKey, scope: str | None, *, method: str, limit: RateClass, ip: str) -> None:
+    """What an authenticated key may do, for every way in (REST endpoints, MCP tools).
+
+    The scope (403 FORBIDDEN), the member's role (viewers may only read: a call that is not
+    a safe method is refused) and the rate limit (429), in that order, before any work.
+    """
+    if not key.allows(scope, method=method):
+        raise Forbidden(f"This API key lacks the '{scope}' scope")
+    if method not in _SAFE_METHODS and keys.key_role(key) == "viewer":
+        raise Forbidden("The key's owner is a viewer in this team and may only read")
+    check_subject(limit, ip=ip, team=key.team, user_id=key.user_id)
 
 
 class ApiKeyHeaderAuth(_KeyAuthMixin, APIKeyHeader):

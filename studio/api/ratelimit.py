@@ -74,11 +74,14 @@ def limit_for(rate_class: RateClass, team: Team | None) -> int:
 
 
 def client_ip(request: HttpRequest) -> str:
-    if settings.STUDIO_BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    return ip_of(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR"))
+
+
+def ip_of(remote_addr: str | None, forwarded_for: str | None) -> str:
+    """The client's address: the peer's, or the proxy's last hop when behind one."""
+    if settings.STUDIO_BEHIND_PROXY and forwarded_for:
+        return forwarded_for.split(",")[-1].strip()
+    return str(remote_addr or "unknown")
 
 
 _REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
@@ -176,14 +179,19 @@ def hit(
 
 def check(rate_class: RateClass, request: HttpRequest, *, team: Team | None, user_id: int | None):
     """Apply `rate_class` to a request: per user for generation, per client IP otherwise."""
+    return check_subject(rate_class, ip=client_ip(request), team=team, user_id=user_id)
+
+
+def check_subject(rate_class: RateClass, *, ip: str, team: Team | None, user_id: int | None):
+    """`check` for any way in (an HTTP request, an MCP tool call), given the client's IP."""
     if rate_class == RateClass.GENERATION and user_id is not None:
         subject = f"u{user_id}"
     elif team is not None:
         # Per IP, and per team so one team's raised limit is not spent by another's
         # traffic from the same address (offices behind one NAT).
-        subject = f"{client_ip(request)}:t{team.pk}"
+        subject = f"{ip}:t{team.pk}"
     else:
-        subject = client_ip(request)
+        subject = ip
     return hit(rate_class, subject, limit_for(rate_class, team))
 
 

@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 # The apps' code only: watching the whole checkout would scan .venv's
                 # thousands of files four times a second.
                 reload_dirs=[str(settings.BASE_DIR / app) for app in RELOADED_APPS],
-                lifespan="off",
+                lifespan="on",  # the MCP server starts there (studio/asgi.py)
                 access_log=False,
             )
         finally:

@@ -1,0 +1,368 @@
+"""MCP tools of the generations app: every generation type, status, cancel, models, voices.
+
+They call what the Kolbo endpoints call (services.start_generation, the presenters), with
+Kolbo's field names (plus `product_ids`, Krev's products, on images and video), so a tool call
+and a REST call are charged and answered alike. Input
+schemas are the REST input schemas, narrowed by the model registry for the caller's team:
+the models, aspect ratios, durations, image counts and voices it can use right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.conf import settings
+from mcp.types import ImageContent
+from pydantic import Field
+
+from generations import kolbo_api, notify, params, presenters, services
+from generations.api import (
+    ModelFilters,
+    ModelOut,
+    VoiceFilters,
+    VoiceOut,
+    models_for,
+    voices_for,
+)
+from generations.models import TERMINAL_STATES, Generation, GenerationType, Source
+from generations.registry import SMART_SELECT, enabled_models
+from studio.accounts.models import Team
+from studio.api.ratelimit import RateClass
+from studio.errors import InvalidFields
+from studio.mcp.tools import (
+    Schema,
+    ToolCall,
+    from_pydantic,
+    object_schema,
+    register_resource,
+    register_tool,
+    validated,
+)
+
+# How often a waiting tool tells the client how far the job is.
+PROGRESS_EVERY_SECONDS = 5.0
+# Thumbnails up to this size travel inside the answer as image content for the client to show.
+INLINE_IMAGE_BYTES = 256 * 1024
+MAX_STATUS_IDS = 20
+
+
+# --- schemas from the registry ------------------------------------------------------------------
+
+
+def generation_schema(team: Team, generation_type: str, rest_input: Any) -> Schema:
+    """The REST input schema of `generation_type`, with the registry's allowed values."""
+    schema = from_pydantic(rest_input)
+    props = schema["properties"]
+    models = [m for m in enabled_models(team) if m.does(generation_type)]
+    if "model" in props and models:
+        props["model"]["enum"] = [*(m.identifier for m in models), "auto"]
+        props["model"]["description"] = (
+            "A model identifier (list_models gives prices and options); omit for Smart Select"
+        )
+    if "aspect_ratio" in props:
+        ratios = {r for m in models for r in (m.supported_aspect_ratios or params.ASPECT_RATIOS)}
+        if ratios:
+            props["aspect_ratio"]["enum"] = [r for r in params.ASPECT_RATIOS if r in ratios] + [
+                r for r in sorted(ratios) if r not in params.ASPECT_RATIOS
+            ]
+    if "num_images" in props and models:
+        props["num_images"].update(
+            type="integer",
+            minimum=1,
+            maximum=max(int((m.params or {}).get("max_images", 4)) for m in models),
+        )
+    if props.get("duration", {}).get("type") == "integer" and models:
+        durations = sorted({int(d) for m in models for d in (m.supported_durations or [])})
+        if durations and all(m.supported_durations for m in models):
+            props["duration"]["enum"] = durations
+        else:
+            lo = min(int((m.params or {}).get("min_duration", 1)) for m in models)
+            hi = max(int((m.params or {}).get("max_duration", 60)) for m in models)
+            props["duration"].update(minimum=lo, maximum=hi)
+    if "voice" in props:
+        voices = voices_for(team, None, None, None)
+        providers = {m.provider for m in models}
+        ids = sorted({v.voice_id for v in voices if v.provider in providers})
+        if ids:
+            props["voice"]["enum"] = ids
+    return schema
+
+
+# --- starting and waiting -----------------------------------------------------------------------
+
+
+def _reload(generation_id: int) -> Generation:
+    return Generation.objects.get(pk=generation_id)
+
+
+def _inline_images(generation: Generation) -> list[ImageContent]:
+    import base64
+
+    blocks = []
+    for asset in generation.assets.order_by("index"):
+        thumb = asset.thumbnail
+        if not thumb or not thumb.name or asset.thumbnail_size_bytes > INLINE_IMAGE_BYTES:
+            continue
+        with thumb.open("rb") as handle:
+            data = handle.read()
+        blocks.append(
+            ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type="image/webp")
+        )
+    return blocks
+
+
+def _status_body(generation: Generation) -> dict[str, Any]:
+    body = presenters.kolbo_status(generation)
+    body["credits_charged"] = generation.credits_charged
+    body["model"] = generation.model_identifier
+    if generation.type == GenerationType.IMAGE and body["state"] == "completed":
+        body["_content"] = _inline_images(generation)
+    return body
+
+
+async def finished_or_processing(
+    call: ToolCall, generation: Generation, *, wait: float | None = None
+) -> dict[str, Any]:
+    """The generation's status once it is finished, or after `wait` seconds (the MCP wait
+    bound by default): then `{state: "processing", generation_id, _timed_out: true}`.
+    `wait=0` reads the status as it is."""
+    timeout = settings.STUDIO_MCP_WAIT_SECONDS if wait is None else wait
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last_progress = -1
+    while generation.state not in TERMINAL_STATES:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        finished = await notify.wait_for_finish(
+            generation.pk, min(PROGRESS_EVERY_SECONDS, remaining)
+        )
+        generation = await call.sync(_reload, generation.pk)
+        if not finished and generation.progress != last_progress:
+            last_progress = generation.progress
+            await call.progress(generation.progress, 100, f"{generation.get_type_display()}…")
+    body = await call.sync(_status_body, generation)
+    if generation.state not in TERMINAL_STATES and timeout > 0:
+        body.update(
+            state="processing",
+            generation_id=str(generation.uuid),
+            _timed_out=True,
+            message=(
+                "Still running. Call get_generation_status with this generation_id "
+                "(and wait=true) to get the result."
+            ),
+        )
+    return body
+
+
+def start_kolbo_generation(
+    call: ToolCall,
+    generation_type: str,
+    rest_input: Any,
+    args: dict[str, Any],
+    renames: dict[str, str],
+) -> Generation:
+    """What the Kolbo start endpoint does: its input schema, its renames, the service."""
+    idempotency_key = args.pop("idempotency_key", None)
+    raw = validated(rest_input, args).dict(exclude_none=True)
+    for source, target in renames.items():
+        if source in raw:
+            raw[target] = raw.pop(source)
+    if isinstance(raw.get("model"), str) and raw["model"] in SMART_SELECT:
+        raw.pop("model")
+    return services.start_generation(
+        call.team,
+        call.user,
+        generation_type,
+        raw,
+        source=Source.API,
+        api_key_id=call.key.uuid,
+        idempotency_key=idempotency_key,
+    ).generation
+
+
+def _register_generation_tool(
+    name: str,
+    description: str,
+    generation_type: str,
+    rest_input: Any,
+    renames: dict[str, str] | None = None,
+) -> None:
+    async def generate(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+        generation = await call.sync(
+            start_kolbo_generation, call, generation_type, rest_input, args, renames or {}
+        )
+        return await finished_or_processing(call, generation)
+
+    generate.__qualname__ = f"generate_{generation_type}"
+    register_tool(
+        name,
+        description,
+        scope=kolbo_api.SCOPE[generation_type],
+        method="POST",
+        limit=RateClass.GENERATION,
+        schema=lambda team: generation_schema(team, generation_type, rest_input),
+    )(generate)
+
+
+class ImageToolIn(kolbo_api.ImageIn):
+    product_ids: list[str] | None = Field(
+        None, max_length=4, description="Products (list_products) to feature in the images"
+    )
+
+
+class VideoToolIn(kolbo_api.VideoIn):
+    product_ids: list[str] | None = Field(
+        None, max_length=4, description="Products (list_products) to feature in the video"
+    )
+
+
+_WAITS = " Waits for the result and answers with signed URLs (or _timed_out with an id to poll)."
+_register_generation_tool(
+    "generate_image",
+    "Generate 1-4 images from a prompt (40 credits per image by default)." + _WAITS,
+    GenerationType.IMAGE,
+    ImageToolIn,
+    {"num_images": "count"},
+)
+_register_generation_tool(
+    "generate_video",
+    "Generate a video from a text prompt (priced per second)." + _WAITS,
+    GenerationType.VIDEO,
+    VideoToolIn,
+)
+_register_generation_tool(
+    "generate_video_from_image",
+    "Animate an image (URL or data:image URL) into a video." + _WAITS,
+    GenerationType.VIDEO_FROM_IMAGE,
+    kolbo_api.VideoFromImageIn,
+)
+_register_generation_tool(
+    "generate_music",
+    "Generate a piece of music (instrumental or with lyrics)." + _WAITS,
+    GenerationType.MUSIC,
+    kolbo_api.MusicIn,
+)
+_register_generation_tool(
+    "generate_speech",
+    "Turn text into speech with one of the voices of list_voices." + _WAITS,
+    GenerationType.SPEECH,
+    kolbo_api.SpeechIn,
+)
+_register_generation_tool(
+    "generate_sound",
+    "Generate a sound effect from a description." + _WAITS,
+    GenerationType.SOUND,
+    kolbo_api.SoundIn,
+)
+
+
+# --- status, cancel -----------------------------------------------------------------------------
+
+
+STATUS_SCHEMA = object_schema(
+    {
+        "generation_id": {"type": "string", "description": "One generation (or chat message) id"},
+        "generation_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": MAX_STATUS_IDS,
+            "description": f"Several ids at once (at most {MAX_STATUS_IDS})",
+        },
+        "wait": {
+            "type": "boolean",
+            "description": "With one id: wait for it to finish (up to a few minutes)",
+        },
+    }
+)
+
+
+def _ids(args: dict[str, Any]) -> list[str]:
+    ids = list(args.get("generation_ids") or [])
+    if args.get("generation_id"):
+        ids.insert(0, args["generation_id"])
+    if not ids:
+        raise InvalidFields("Give generation_id (or generation_ids)", field="generation_id")
+    if len(ids) > MAX_STATUS_IDS or not all(isinstance(i, str) for i in ids):
+        raise InvalidFields.about("generation_ids", f"takes 1-{MAX_STATUS_IDS} string ids")
+    return list(dict.fromkeys(ids))
+
+
+@register_tool(
+    "get_generation_status",
+    "The state, progress and result (signed URLs) of one or more generations; free.",
+    limit=RateClass.POLL,
+    schema=STATUS_SCHEMA,
+)
+async def get_generation_status(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    ids = _ids(args)
+    if len(ids) == 1:
+        generation = await call.sync(services.team_generation, call.team, ids[0])
+        wait = None if args.get("wait") else 0
+        return await finished_or_processing(call, generation, wait=wait)
+
+    def read_all() -> dict[str, Any]:
+        found = [services.team_generation(call.team, i) for i in ids]
+        return {"success": True, "generations": [presenters.kolbo_status(g) for g in found]}
+
+    return await call.sync(read_all)
+
+
+@register_tool(
+    "cancel_generation",
+    "Cancel a queued or running generation; its credits are refunded.",
+    method="POST",
+    limit=RateClass.POLL,
+    schema=object_schema({"generation_id": {"type": "string"}}, ["generation_id"]),
+)
+async def cancel_generation(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    def cancel() -> dict[str, Any]:
+        generation = services.team_generation(call.team, args.get("generation_id"))
+        return kolbo_api.cancel_as(call.key, generation)
+
+    return await call.sync(cancel)
+
+
+# --- registry reads -----------------------------------------------------------------------------
+
+
+@register_tool(
+    "list_models",
+    "The models this team can use, with their types, prices and allowed options.",
+    schema=from_pydantic(ModelFilters),
+)
+async def list_models(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        filters = validated(ModelFilters, args)
+        rows = models_for(call.team, filters.type, filters.provider)
+        models = [ModelOut.model_validate(m).model_dump(exclude_none=True) for m in rows]
+        return {"success": True, "models": models, "count": len(models)}
+
+    return await call.sync(read)
+
+
+@register_tool(
+    "list_voices",
+    "The voices for generate_speech, filtered by provider, language or gender.",
+    schema=from_pydantic(VoiceFilters),
+)
+async def list_voices(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    def read() -> dict[str, Any]:
+        filters = validated(VoiceFilters, args)
+        rows = voices_for(call.team, filters.provider, filters.language, filters.gender)
+        voices = [VoiceOut.model_validate(v).model_dump() for v in rows]
+        return {"success": True, "voices": voices, "count": len(voices)}
+
+    return await call.sync(read)
+
+
+register_resource(
+    "studio://models",
+    "Model catalogue",
+    "Every model this team can use: types, prices, aspect ratios, durations.",
+    tool="list_models",
+)
+register_resource(
+    "studio://voices", "Voices", "The voices for generate_speech.", tool="list_voices"
+)

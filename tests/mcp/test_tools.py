@@ -1,0 +1,216 @@
+"""Each tool end to end on the offline engine, through the mounted server: what an agent gets."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from catalog.models import Moodboard, Product, VisualDNA
+from generations.models import Generation, GenerationState
+from tests.catalog.conftest import png_bytes, product_photo
+from tests.chat.offline import require_offline_llm
+from tests.mcp.conftest import with_mcp
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def run(server, key, *calls):
+    """Call tools in order on one connection; the structured answers, failing on a tool error."""
+
+    async def use(client):
+        answers = []
+        for name, args in calls:
+            result = await client.call_tool(name, args)
+            assert not result.is_error, (name, result.content[0].text)
+            answers.append(result.structured_content)
+        return answers
+
+    return with_mcp(server, key, use)
+
+
+def test_every_media_type_is_generated_and_finished(studio_server, alice_key, funded):
+    image, video, animated, music, speech, sound = run(
+        studio_server,
+        alice_key,
+        ("generate_image", {"prompt": "A teapot", "aspect_ratio": "4:3"}),
+        ("generate_video", {"prompt": "Clouds", "duration": 5}),
+        ("generate_video_from_image", {"image_url": data_url(png_bytes((96, 64)))}),
+        ("generate_music", {"prompt": "Calm piano", "instrumental": True}),
+        ("generate_speech", {"text": "Welcome to the studio."}),
+        ("generate_sound", {"prompt": "A door creaks", "duration": 2}),
+    )
+    for body in (image, video, animated, music, speech, sound):
+        assert body["state"] == "completed" and body["result"]["urls"], body
+    assert video["result"]["duration"] == pytest.approx(5, abs=0.2)
+    assert speech["result"]["voice"] and sound["result"]["duration"] == pytest.approx(2, abs=0.2)
+    assert Generation.objects.filter(state=GenerationState.SUCCEEDED).count() == 6
+
+
+def test_status_of_several_ids_and_cancel_of_a_running_job(
+    studio_server, alice_key, funded, monkeypatch, settings
+):
+    (done,) = run(studio_server, alice_key, ("generate_image", {"prompt": "Done at once"}))
+    monkeypatch.setattr("generations.engine.enqueue", lambda *args: None)
+    settings.STUDIO_MCP_WAIT_SECONDS = 0.1
+    (queued,) = run(studio_server, alice_key, ("generate_music", {"prompt": "Never rendered"}))
+    ids = [done["generation_id"], queued["generation_id"]]
+    statuses, cancelled, balance = run(
+        studio_server,
+        alice_key,
+        ("get_generation_status", {"generation_ids": ids}),
+        ("cancel_generation", {"generation_id": queued["generation_id"]}),
+        ("check_credits", {}),
+    )
+    assert [s["state"] for s in statuses["generations"]] == ["completed", "processing"]
+    assert cancelled["state"] == "cancelled"
+    assert cancelled["credits_refunded"] == queued["credits_charged"] > 0
+    funded.refresh_from_db()
+    assert balance["credits"]["total"] == funded.total_credits
+
+
+def test_models_and_voices_list_what_the_team_can_use(studio_server, alice_key, funded):
+    models, images_only, voices = run(
+        studio_server,
+        alice_key,
+        ("list_models", {}),
+        ("list_models", {"type": "text_to_img"}),
+        ("list_voices", {"language": "en"}),
+    )
+    assert models["count"] == len(models["models"]) > images_only["count"] > 0
+    assert all("text_to_img" in m["types"] or "image" in m["types"] for m in images_only["models"])
+    assert voices["count"] > 0 and all(
+        v["language_code"].startswith("en") for v in voices["voices"]
+    )
+
+
+def test_a_product_is_uploaded_from_a_data_url_and_listed(studio_server, alice_key, funded):
+    (uploaded,) = run(
+        studio_server,
+        alice_key,
+        ("upload_product", {"image_url": data_url(product_photo()), "name": "Gold cap bottle"}),
+    )
+    product_id = uploaded["data"]["id"]
+    listed, one = run(
+        studio_server,
+        alice_key,
+        ("list_products", {}),
+        ("list_products", {"id": product_id}),
+    )
+    assert uploaded["data"]["name"] == "Gold cap bottle"
+    assert uploaded["data"]["segmented_image_url"]
+    assert [p["id"] for p in listed["data"]] == [product_id] and listed["meta"]["count"] == 1
+    assert one["data"][0]["id"] == product_id
+    assert Product.objects.filter(team=funded).count() == 1
+
+
+def test_visual_dna_and_moodboard_round_trips(studio_server, alice_key, funded):
+    images = [data_url(png_bytes(colour=c)) for c in ((200, 30, 30), (30, 200, 30))]
+    dna, board = run(
+        studio_server,
+        alice_key,
+        ("create_visual_dna", {"name": "Red hero", "dna_type": "character", "images": images}),
+        ("create_moodboard", {"name": "Warm", "images": [{"type": "url", "url": images[0]}]}),
+    )
+    dna_id, board_id = dna["visual_dna"]["id"], board["moodboard"]["id"]
+    dnas, one_dna, boards, one_board, image, gone_dna, gone_board = run(
+        studio_server,
+        alice_key,
+        ("list_visual_dnas", {}),
+        ("get_visual_dna", {"visual_dna_id": dna_id}),
+        ("list_moodboards", {"scope": "personal"}),
+        ("get_moodboard", {"moodboard_id": board_id}),
+        (
+            "generate_image",
+            {"prompt": "Hero", "visual_dna_ids": [dna_id], "moodboard_id": board_id},
+        ),
+        ("delete_visual_dna", {"visual_dna_id": dna_id}),
+        ("delete_moodboard", {"moodboard_id": board_id}),
+    )
+    assert dna_id in [d["id"] for d in dnas["visual_dnas"]]
+    assert one_dna["visual_dna"]["name"] == "Red hero" and "system_prompt" in one_dna["visual_dna"]
+    assert [b["id"] for b in boards["moodboards"]] == [board_id]
+    assert "style_guide" in one_board["moodboard"]
+    assert image["state"] == "completed"
+    assert gone_dna["success"] and gone_board["success"]
+    assert not VisualDNA.objects.filter(team=funded).exists()
+    assert not Moodboard.objects.filter(team=funded).exists()
+
+
+def test_chat_send_message_answers_and_the_conversation_can_be_read(
+    studio_server, alice_key, funded
+):
+    require_offline_llm()
+    (sent,) = run(
+        studio_server,
+        alice_key,
+        (
+            "chat_send_message",
+            {"message": "Say hello in three words.", "model": "studio-local/chat"},
+        ),
+    )
+    assert sent["state"] == "completed" and sent["result"]["content"]
+    conversations, messages = run(
+        studio_server,
+        alice_key,
+        ("chat_list_conversations", {}),
+        ("chat_get_messages", {"session_id": sent["session_id"]}),
+    )
+    assert conversations["conversations"][0]["session_id"] == sent["session_id"]
+    assert [m["role"] for m in messages["messages"]] == ["user", "assistant"]
+
+
+def test_resources_and_prompts_give_an_agent_the_catalogue_and_a_campaign_plan(
+    studio_server, alice_key, funded
+):
+    async def use(client):
+        resources = {str(r.uri) for r in (await client.list_resources()).resources}
+        models = await client.read_resource("studio://models")
+        products = await client.read_resource("studio://products")
+        prompts = {p.name for p in (await client.list_prompts()).prompts}
+        campaign = await client.get_prompt(
+            "product_campaign", {"brief": "Summer launch", "product_id": "abc"}
+        )
+        return resources, models, products, prompts, campaign
+
+    resources, models, products, prompts, campaign = with_mcp(studio_server, alice_key, use)
+    assert {"studio://models", "studio://products", "studio://voices"} <= resources
+    assert json.loads(models.contents[0].text)["count"] > 0
+    assert json.loads(products.contents[0].text)["data"] == []
+    assert "product_campaign" in prompts
+    text = campaign.messages[0].content.text
+    assert "Summer launch" in text and "generate_image" in text and "product_ids" in text
+
+
+def test_a_generated_image_can_feature_a_product_of_the_team_only(
+    studio_server, alice_key, funded, other_team, charlie, make_key
+):
+    (uploaded,) = run(
+        studio_server, alice_key, ("upload_product", {"image_url": data_url(product_photo())})
+    )
+    (image,) = run(
+        studio_server,
+        alice_key,
+        ("generate_image", {"prompt": "On a beach", "product_ids": [uploaded["data"]["id"]]}),
+    )
+    assert image["state"] == "completed"
+    generation = Generation.objects.get(uuid=image["generation_id"])
+    assert generation.params["product_ids"] == [uploaded["data"]["id"]]
+    (foreign,) = run(
+        studio_server,
+        make_key(other_team, charlie),
+        ("upload_product", {"image_url": data_url(product_photo())}),
+    )
+    result = with_mcp(
+        studio_server,
+        alice_key,
+        lambda client: client.call_tool(
+            "generate_image", {"prompt": "x", "product_ids": [foreign["data"]["id"]]}
+        ),
+    )
+    assert result.is_error and result.structured_content["code"] == "NOT_FOUND"
