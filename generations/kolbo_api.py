@@ -17,7 +17,7 @@ from generations.models import Generation, GenerationType, Source
 from studio.api.auth import api_key, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import with_errors
-from studio.errors import Forbidden
+from studio.errors import Forbidden, NotFound
 from studio.vault.models import ApiKey
 
 router = Router(tags=["Generate (Kolbo)"])
