@@ -70,6 +70,7 @@ class ImageEditIn(Schema):
     visual_dna_ids: list[str] | None = Field(None, max_length=3)
     moodboard_id: str | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class VideoIn(Schema):
@@ -230,6 +231,7 @@ class CreativeDirectorIn(Schema):
     moodboard_ids: list[str] | None = Field(None, description="One moodboard per scene, in order")
     enhance_prompt: bool | None = None
     seed: int | None = None
+    webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
 class CreativeDirectorStartOut(StartOut):

@@ -10,6 +10,7 @@ the models, aspect ratios, durations, image counts and voices it can use right n
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +30,7 @@ from generations.models import TERMINAL_STATES, Generation, GenerationType, Sour
 from generations.registry import SMART_SELECT, enabled_models
 from studio.accounts.models import Team
 from studio.api.ratelimit import RateClass
-from studio.errors import InvalidFields
+from studio.errors import InvalidFields, NotFound
 from studio.mcp.tools import (
     Schema,
     ToolCall,
@@ -122,11 +123,16 @@ def _status_body(generation: Generation) -> dict[str, Any]:
 
 
 async def finished_or_processing(
-    call: ToolCall, generation: Generation, *, wait: float | None = None
+    call: ToolCall,
+    generation: Generation,
+    *,
+    wait: float | None = None,
+    present: Callable[[Generation], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The generation's status once it is finished, or after `wait` seconds (the MCP wait
     bound by default): then `{state: "processing", generation_id, _timed_out: true}`.
-    `wait=0` reads the status as it is."""
+    `wait=0` reads the status as it is. `present` shapes the answer (default: the Kolbo
+    status, as get_generation_status answers)."""
     timeout = settings.STUDIO_MCP_WAIT_SECONDS if wait is None else wait
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -142,7 +148,7 @@ async def finished_or_processing(
         if not finished and generation.progress != last_progress:
             last_progress = generation.progress
             await call.progress(generation.progress, 100, f"{generation.get_type_display()}…")
-    body = await call.sync(_status_body, generation)
+    body = await call.sync(present or _status_body, generation)
     if generation.state not in TERMINAL_STATES and timeout > 0:
         body.update(
             state="processing",
@@ -256,6 +262,120 @@ _register_generation_tool(
     GenerationType.SOUND,
     kolbo_api.SoundIn,
 )
+_register_generation_tool(
+    "generate_image_edit",
+    "Edit 1-4 source images (URLs, data:image URLs or Studio links) with an instruction such "
+    "as 'make the background blue' (priced as images)." + _WAITS,
+    GenerationType.IMAGE_EDIT,
+    kolbo_api.ImageEditIn,
+    {"num_images": "count"},
+)
+
+
+# --- parent jobs: the creative director, ads --------------------------------------------------
+
+
+def _start_creative_director(call: ToolCall, args: dict[str, Any]) -> Generation:
+    from generations.creative_director import services as creative_director
+
+    idempotency_key = args.pop("idempotency_key", None)
+    raw = validated(kolbo_api.CreativeDirectorIn, args).dict(exclude_none=True)
+    if isinstance(raw.get("model"), str) and raw["model"] in SMART_SELECT:
+        raw.pop("model")
+    return creative_director.start(
+        call.team,
+        call.user,
+        raw,
+        source=Source.API,
+        api_key_id=call.key.uuid,
+        idempotency_key=idempotency_key,
+    ).generation
+
+
+@register_tool(
+    "generate_creative_director",
+    "Plan a storyboard of 1-8 image or video scenes from a brief (scenes share the moodboard, "
+    "Visual DNA and references; priced as the sum of its scenes)." + _WAITS,
+    scope=kolbo_api.SCOPE[GenerationType.CREATIVE_DIRECTOR],
+    method="POST",
+    limit=RateClass.GENERATION,
+    schema=lambda team: from_pydantic(kolbo_api.CreativeDirectorIn),
+)
+async def generate_creative_director(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    generation = await call.sync(_start_creative_director, call, args)
+    return await finished_or_processing(call, generation)
+
+
+def _team_storyboard(call: ToolCall, generation_id: Any) -> Generation:
+    generation = services.team_generation(call.team, generation_id)
+    if generation.type != GenerationType.CREATIVE_DIRECTOR:
+        raise NotFound("Creative director not found")
+    return generation
+
+
+@register_tool(
+    "get_creative_director_status",
+    "A storyboard's state (pending while planned), its scenes with their images or videos, "
+    "and what was charged and refunded; free.",
+    limit=RateClass.POLL,
+    schema=object_schema(
+        {
+            "generation_id": {"type": "string"},
+            "wait": {"type": "boolean", "description": "Wait for it to finish"},
+        },
+        ["generation_id"],
+    ),
+)
+async def get_creative_director_status(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    generation = await call.sync(_team_storyboard, call, args.get("generation_id"))
+    return await finished_or_processing(call, generation, wait=None if args.get("wait") else 0)
+
+
+def _start_ad(call: ToolCall, args: dict[str, Any]) -> Generation:
+    from generations.ads import api as ads_api
+    from generations.ads import services as ads
+
+    idempotency_key = args.pop("idempotency_key", None)
+    return ads.start_ad(
+        call.team,
+        call.user,
+        validated(ads_api.AdsIn, args).dict(exclude_none=True),
+        source=Source.API,
+        api_key_id=call.key.uuid,
+        idempotency_key=idempotency_key,
+    ).generation
+
+
+def _ad_body(generation: Generation) -> dict[str, Any]:
+    from generations.ads import presenters as ads_presenters
+
+    generation = Generation.objects.prefetch_related("assets").get(pk=generation.pk)
+    return {"success": True, **ads_presenters.krev_ad(generation)}
+
+
+def _ads_schema(team: Team) -> Schema:
+    from generations.ads import api as ads_api
+    from generations.ads import styles
+
+    schema = from_pydantic(ads_api.AdsIn)
+    if "style_id" in schema["properties"]:
+        schema["properties"]["style_id"]["enum"] = [style.id for style in styles.STYLES]
+    return schema
+
+
+@register_tool(
+    "generate_ad",
+    "Make finished ad images of the team's products (list_products): the product in a scene "
+    "with a hook, headline and call to action set on it, plus the copy (40 credits per "
+    "image)." + _WAITS,
+    scope="ads",
+    method="POST",
+    limit=RateClass.GENERATION,
+    schema=_ads_schema,
+)
+async def generate_ad(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    generation = await call.sync(_start_ad, call, args)
+    return await finished_or_processing(call, generation, present=_ad_body)
 
 
 # --- status, cancel -----------------------------------------------------------------------------

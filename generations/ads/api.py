@@ -32,6 +32,7 @@ class AdsIn(Schema):
         None, max_length=1000, description="Brand notes; a colour named here (hex or name) "
         "is the brand colour of the CTA"
     )  # fmt: skip
+    webhook_url: str | None = Field(None, description="Studio extension: POSTed when it ends")
 
 
 class AdCopyOut(Schema):

@@ -44,6 +44,7 @@ def start_ad(
         source=source,
         api_key_id=api_key_id,
         idempotency_key=idempotency_key,
+        dialect="krev",  # its webhook carries what GET /generations/{id} returns
     )
 
 

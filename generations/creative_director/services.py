@@ -57,6 +57,8 @@ def start(
     scenes in one transaction; planning happens on the cluster."""
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
+    raw = dict(raw)
+    webhook_url = raw.pop("webhook_url", None)
     workflow = raw.get("workflow_type") or "image"
     if workflow not in WORKFLOWS:
         raise InvalidFields.about("workflow_type", 'must be "image" or "video"')
@@ -115,6 +117,8 @@ def start(
         "enhance_prompt": base["enhance_prompt"],
         "seed": base["seed"],
     }
+    if webhook_url:
+        request["webhook"] = generation_services.job_webhook(team, webhook_url, "kolbo")
     return parents.start_parent(
         team,
         user,

@@ -22,11 +22,10 @@ feature, next to its REST endpoint and calling the same services and presenters:
         return await finished_or_processing(call, generation)
 
 A plain generation type is one `_register_generation_tool(name, description, type, RestIn)`
-line in generations/mcp_tools.py. The others follow the example: `generate_creative_director`
-(start the parent job, then `finished_or_processing`), `get_creative_director_status` (method
-"GET", limit POLL, the creative director presenter), `generate_ad` (scope "ads"),
-`start_agent_run` / `get_agent_run` (scope "chat"), `send_meta_conversion` (scope
-"conversions", method "POST"; its answer is the REST answer's dict).
+line in generations/mcp_tools.py (`generate_image_edit` is one). Parent jobs start through
+their own service and answer with `finished_or_processing(..., present=...)`
+(`generate_creative_director`, `generate_ad`); `send_meta_conversion` lives with its app
+(studio/integrations/mcp_tools.py).
 
 Before the function runs, `studio.api.auth.authorize` checks the key's scope, the member's
 role and the rate limit, exactly as for REST. A `studio.errors` error raised inside becomes an

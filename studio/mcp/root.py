@@ -13,4 +13,5 @@ def load_tools() -> None:
     import catalog.mcp_tools  # noqa: F401
     import generations.chat.mcp_tools
     import generations.mcp_tools  # noqa: F401
-    import studio.accounts.mcp_tools  # noqa: F401
+    import studio.accounts.mcp_tools
+    import studio.integrations.mcp_tools  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -239,3 +240,47 @@ def test_only_owners_and_admins_keys_change_webhooks_and_secrets_are_never_cache
     assert member.delete(f"/api/v1/webhooks/{endpoint_id}").status_code == 403
     assert member.post(f"/api/v1/webhooks/{endpoint_id}/rotate").status_code == 403
     assert WebhookEndpoint.objects.filter(for_job_urls=False).count() == 1
+
+
+def test_the_newer_starts_take_a_webhook_url_and_report_their_end_in_their_dialect(
+    kolbo, krev, team, receiver, monkeypatch
+):
+    from tests.catalog.conftest import png_bytes
+    from tests.generations.test_ads import analysed_product
+
+    monkeypatch.setattr("generations.ads.copywriter.model_copy", lambda *args: None)
+    credits.grant(team, 5000, bucket=Bucket.PACK)
+    receiver.secret = kolbo.post("/api/v1/webhooks/job-secret").json()["secret"]
+    source = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    product_id = str(analysed_product(team).pk)
+    starts = [
+        (kolbo, "/api/v1/generate/image-edit", {"prompt": "warmer", "source_images": [source]}),
+        (kolbo, "/api/v1/generate/creative-director", {"prompt": "A lighthouse", "scene_count": 2}),
+        (krev, "/api/v1/ads", {"brief": "A morning ad", "product_ids": [product_id]}),
+    ]
+    for client, path, body in starts:
+        r = client.post(
+            path, {**body, "webhook_url": receiver.url}, content_type="application/json"
+        )
+        assert r.status_code == 200, r.content
+    by_type = {d.payload["type"]: d for d in receiver.received}
+    assert all(d.verified for d in receiver.received)
+    edit = next(d for d in receiver.received if d.payload["data"].get("type") == "image_edit")
+    assert edit.payload["type"] == "generation.completed"
+    storyboard = by_type["creative_director.completed"].payload["data"]
+    assert [s["status"] for s in storyboard["scenes"]] == ["completed", "completed"]
+    ad = next(d for d in receiver.received if d.payload["data"].get("kind") == "ad")
+    assert ad.payload["data"]["status"] == "succeeded" and ad.payload["data"]["output"]["urls"]
+    assert len(receiver.received) == 3  # the storyboard's scenes are reported through it
+
+
+def test_a_webhook_url_of_a_storyboard_is_checked_before_anything_is_charged(kolbo, team, receiver):
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    team.refresh_from_db()
+    before = team.total_credits
+    body = {"prompt": "A lighthouse", "scene_count": 2, "webhook_url": receiver.url}
+    r = kolbo.post("/api/v1/generate/creative-director", body, content_type="application/json")
+    assert r.status_code == 400 and "job-secret" in r.json()["error"]
+    assert not Generation.objects.exists()
+    team.refresh_from_db()
+    assert team.total_credits == before

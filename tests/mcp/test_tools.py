@@ -214,3 +214,88 @@ def test_a_generated_image_can_feature_a_product_of_the_team_only(
         ),
     )
     assert result.is_error and result.structured_content["code"] == "NOT_FOUND"
+
+
+def test_an_image_is_edited_a_storyboard_is_made_and_an_ad_is_set_through_the_tools(
+    studio_server, alice_key, funded, monkeypatch
+):
+    monkeypatch.setattr("generations.ads.copywriter.model_copy", lambda *args: None)
+    (uploaded,) = run(
+        studio_server,
+        alice_key,
+        ("upload_product", {"image_url": data_url(product_photo()), "name": "Trail bottle"}),
+    )
+    source = data_url(png_bytes((120, 80), colour=(200, 200, 200)))
+    edit, storyboard, edit_models, ad = run(
+        studio_server,
+        alice_key,
+        ("generate_image_edit", {"prompt": "make it warmer", "source_images": [source]}),
+        ("generate_creative_director", {"prompt": "A lighthouse at dawn", "scene_count": 2}),
+        ("list_models", {"type": "image_edit"}),
+        ("generate_ad", {"brief": "A summer hiking ad", "product_ids": [uploaded["data"]["id"]]}),
+    )
+    assert edit["state"] == "completed" and edit["type"] == "image_edit"
+    assert edit["result"]["aspect_ratio"] == "3:2"  # the source's own shape
+    assert storyboard["state"] == "completed" and len(storyboard["scenes"]) == 2
+    assert len({scene["title"] for scene in storyboard["scenes"]}) == 2
+    assert any(m["identifier"] == "studio-local/image-edit" for m in edit_models["models"])
+    (read,) = run(
+        studio_server,
+        alice_key,
+        ("get_creative_director_status", {"generation_id": storyboard["generation_id"]}),
+    )
+    assert read["scenes"] == storyboard["scenes"]
+    assert ad["status"] == "succeeded" and len(ad["images"]) == 1
+    assert "Trail bottle" in " ".join(ad["ad_copy"].values())
+    charged = sum(
+        Generation.objects.filter(
+            uuid__in=[edit["generation_id"], ad["generation_id"]]
+        ).values_list("credits_charged", flat=True)
+    )
+    assert charged == 40 + 40
+
+
+def test_the_storyboard_status_tool_finds_only_the_teams_storyboards(
+    studio_server, alice_key, funded
+):
+    (image,) = run(studio_server, alice_key, ("generate_image", {"prompt": "Not a storyboard"}))
+    result = with_mcp(
+        studio_server,
+        alice_key,
+        lambda client: client.call_tool(
+            "get_creative_director_status", {"generation_id": image["generation_id"]}
+        ),
+    )
+    assert result.is_error and result.structured_content["code"] == "NOT_FOUND"
+
+
+def test_a_conversion_is_sent_to_the_teams_pixel_through_the_tool(
+    studio_server, alice_key, funded, settings
+):
+    import time
+
+    from studio.integrations import meta
+    from tests.fakes.meta_graph import MetaGraphFake
+
+    graph = MetaGraphFake().start()
+    try:
+        settings.STUDIO_META_GRAPH_URL = graph.url
+        settings.STUDIO_META_GRAPH_VERSION = graph.version
+        settings.STUDIO_ALLOW_PRIVATE_UPSTREAMS = True
+        meta.connect_pixel(funded, pixel_id="1234567890", access_token=graph.token)
+        event = {
+            "event_name": "Purchase",
+            "event_time": int(time.time()) - 60,
+            "event_id": "order_9",
+            "action_source": "website",
+            "event_source_url": "https://shop.example/checkout",
+            "user_data": {"email": "John_Smith@gmail.com"},
+        }
+        (sent,) = run(studio_server, alice_key, ("send_meta_conversion", event))
+    finally:
+        graph.stop()
+    assert sent["status"] == "sent" and sent["events_received"] == 1
+    [received] = graph.events
+    assert received["user_data"]["em"] == (
+        "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"
+    )
