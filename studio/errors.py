@@ -142,6 +142,22 @@ class RateLimited(StudioError):
         super().__init__(message)
 
 
+class ServiceUnavailable(StudioError):
+    """The database (or another part the request needs) is out of reach for now: out of
+    connections under load, a pool timeout, a locked SQLite file. Its work is transactional,
+    so the request can be sent again."""
+
+    code, status, default_message = (
+        "SERVICE_UNAVAILABLE",
+        503,
+        "Studio is too busy to answer right now; please try again in a few seconds",
+    )
+
+    def __init__(self, retry_after: int = 2, message: str | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message)
+
+
 class GenerationError(StudioError):
     code, status, default_message = (
         "GENERATION_ERROR",

@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -25,6 +26,7 @@ from studio.errors import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    ServiceUnavailable,
     StudioError,
 )
 
@@ -44,7 +46,7 @@ def error_response(exc: StudioError, request: HttpRequest | None = None) -> Http
         # The contract's 429 body carries Kolbo's {"status", "message"} too.
         body.update(status=False, message=exc.message)
     response = JsonResponse(body, status=status)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServiceUnavailable):
         response["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -113,6 +115,11 @@ def install(api: NinjaAPI) -> None:
             return error_response(NotFound(), request)
         if isinstance(exc, RequestDataTooBig):
             return error_response(PayloadTooLarge(), request)
+        if isinstance(exc, OperationalError | InterfaceError):
+            # Out of connections (PostgreSQL's max_connections, the pool's timeout) or a
+            # locked database: the request's transaction rolled back, so a retry is safe.
+            log.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+            return error_response(ServiceUnavailable(), request)
         log.exception("unhandled error in %s %s", request.method, request.path)
         return JsonResponse(error_body("INTERNAL_ERROR", "Internal server error"), status=500)
 
