@@ -301,21 +301,19 @@ def _hand_off_at_start(generation: Generation) -> bool:
     """Claim and hand off in one conditional UPDATE, from the request that accepted the job,
     so the runner takes it within its pickup interval instead of after a broker poll (about
     half a second). Only for an `async_submit` adapter, while a runner lives, and for a job
-    with nothing to download (a slow input server must not hold the request; the worker
-    fetches those). What the worker's claim and hand-off would write, written at once: a
-    handoff no runner takes is re-queued by the sweeper, never sent."""
+    without input files (a slow input server must not hold the request, and the files
+    belong on the cluster's disk: the worker fetches those). What the worker's claim and
+    hand-off would write, written at once: a handoff no runner takes is re-queued by the
+    sweeper, never sent."""
     adapter = get_adapter(generation.provider)
     if (
         not adapter.async_submit
         or generation.type in PARENT_TYPES
         or generation.parent_id is not None
-        or job_inputs.downloads(generation.params)
+        or job_inputs.has_inputs(generation.params)
         or not runner_alive()
     ):
         return False
-    found = _fetch_inputs_or_fail(generation)  # the catalog's references: local reads
-    if found is None:
-        return True  # failed and refunded
     now = timezone.now()
     Generation.objects.filter(pk=generation.pk, state=S.QUEUED).update(
         state=S.SUBMITTING,
@@ -323,7 +321,7 @@ def _hand_off_at_start(generation: Generation) -> bool:
         submitted_at=now,
         next_poll_at=None,
         attempts=F("attempts") + 1,
-        handoff=_handoff_of(generation, found),
+        handoff=_handoff_of(generation, {}),
         runner="",
     )
     return True  # not claimed: cancelled meanwhile

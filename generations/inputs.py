@@ -66,6 +66,11 @@ def resolve_references(
     return found, text
 
 
+def has_inputs(params: dict[str, Any]) -> bool:
+    """The job has input files to prepare: images by URL, or the catalog's references."""
+    return bool(downloads(params)) or any(params.get(f) for f in extensions.CATALOG_FIELDS)
+
+
 def downloads(params: dict[str, Any]) -> dict[str, str]:
     """The input images a job's params name by URL ({name: url}), to be fetched."""
     wanted: dict[str, str] = {}
