@@ -180,12 +180,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         import aiohttp
 
         limits = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=limits.get("pool"),
-            sock_connect=limits.get("connect"),
-            sock_read=limits.get("read"),
-        )
+        timeout = _aiohttp_timeout(limits.get("pool"), limits.get("connect"), limits.get("read"))
         body = await request.aread()
         heard = {"trace": request.extensions.get("trace"), "body": bool(body), "written": False}
         try:
@@ -221,6 +216,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self.session is not None:
             await self.session.close()
             self.session = None
+
+
+@functools.lru_cache(maxsize=32)
+def _aiohttp_timeout(pool: float | None, connect: float | None, read: float | None) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
 
 
 async def _aiohttp_written(session: Any, context: Any, params: Any) -> None:
