@@ -9,7 +9,7 @@ bench/gateway.py) in front of the loopback OpenAI-compatible images fake, which 
 own process and answers after a latency the script sets, so jobs finish when it chooses.
 A Krev `POST /api/v1/images` waits inline (up to STUDIO_INLINE_WAIT_SECONDS) and is woken by
 generations/notify.py: Redis pub/sub when REDIS_URL is set, PostgreSQL LISTEN/NOTIFY on
-PostgreSQL without it, a 50 ms poll shared by the process's waiters on SQLite. The database
+PostgreSQL without it, a 25 ms poll shared by the process's waiters on SQLite. The database
 is a throwaway SQLite file, or DATABASE_URL (or BENCH_DATABASE_URL) when set.
 
 (a) From the job finishing (the generation's `completed_at`, written in the same UPDATE that
@@ -233,9 +233,11 @@ def main() -> int:
         stack.start()
         from generations import notify
 
-        woken_by = {"redis": "Redis pub/sub", "postgres": "LISTEN/NOTIFY", "poll": "50 ms poll"}[
-            notify.backend()
-        ]
+        woken_by = {
+            "redis": "Redis pub/sub",
+            "postgres": "LISTEN/NOTIFY",
+            "poll": f"{notify.POLL_SECONDS * 1000:g} ms poll",
+        }[notify.backend()]
         wake = wake_latency(stack, args.jobs)
         paths = ["/api/v1/account/credits", finished_status_path(stack)]
         probes, burst = interleaved(stack, paths, args)

@@ -52,6 +52,9 @@ BATCH = 2000
 # about 250 are in flight (Little's law); the rest is headroom for slow upstreams.
 POLL_CONCURRENCY = 400
 POOL_SIZE = 2
+# Polls go through aiohttp's pool (studio.http.light_async_client), for less CPU per poll
+# than httpcore's (bench/dispatcher.py). STUDIO_LIGHT_POLLS=0 keeps httpcore's small pools.
+LIGHT_CLIENT = os.environ.get("STUDIO_LIGHT_POLLS", "1") != "0"
 # A taken job's `next_poll_at` moves this far ahead until its poll's answer is written.
 POLL_CLAIM = timedelta(seconds=30)
 TICK = 0.05  # seconds between looks for due jobs when there were none
@@ -149,6 +152,9 @@ class PollClients:
     """
 
     def __init__(self, concurrency: int = POLL_CONCURRENCY) -> None:
+        if LIGHT_CLIENT:
+            self.clients = [http.light_async_client(connections=concurrency)]
+            return
         limits = httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE)
         self.clients = [
             http.async_client(limits=limits) for _ in range(max(1, concurrency // POOL_SIZE))

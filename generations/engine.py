@@ -156,28 +156,8 @@ def submit(generation_id: int) -> None:
     adapter = get_adapter(generation.provider)
     # Inputs are fetched before the claim: a slow input server can then never outlast the
     # submit lease (the sweeper would refund a job this worker was about to send).
-    directory = work_dir(generation)
-    try:
-        found = job_inputs.fetch_inputs(generation, directory)
-    except StudioError as exc:
-        # Only a job nobody has claimed: a duplicate delivery must not fail a running job.
-        fail(
-            generation_id,
-            Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code),
-            from_states=[S.QUEUED],
-        )
-        return
-    except Exception as exc:
-        log.exception(
-            "fetching the inputs of %s raised",
-            generation.uuid,
-            extra=log_fields(generation, "submit"),
-        )
-        fail(
-            generation_id,
-            Failure(f"An input could not be read: {exc}", FailureCategory.INTERNAL, "INPUT_ERROR"),
-            from_states=[S.QUEUED],
-        )
+    found = _fetch_inputs_or_fail(generation)
+    if found is None:
         return
     now = timezone.now()
     claimed = Generation.objects.filter(pk=generation_id, state=S.QUEUED).update(
@@ -208,6 +188,31 @@ def submit(generation_id: int) -> None:
     except Exception as exc:  # an adapter bug must not leave the job hanging
         outcome = submit_raised(generation, exc)
     finish_submit(generation, admission, outcome, collect_inline=True)
+
+
+def _fetch_inputs_or_fail(generation: Generation) -> dict[str, Path] | None:
+    """The job's input files ({name: file}), or None once a job nobody claimed has failed for
+    an input that cannot be read (a duplicate delivery must not fail a running job)."""
+    try:
+        return job_inputs.fetch_inputs(generation, work_dir(generation))
+    except StudioError as exc:
+        fail(
+            generation.pk,
+            Failure(exc.message, FailureCategory.INVALID_INPUT, exc.code),
+            from_states=[S.QUEUED],
+        )
+    except Exception as exc:
+        log.exception(
+            "fetching the inputs of %s raised",
+            generation.uuid,
+            extra=log_fields(generation, "submit"),
+        )
+        fail(
+            generation.pk,
+            Failure(f"An input could not be read: {exc}", FailureCategory.INTERNAL, "INPUT_ERROR"),
+            from_states=[S.QUEUED],
+        )
+    return None
 
 
 def submit_raised(generation: Generation, exc: BaseException) -> Failed:
@@ -262,14 +267,64 @@ def hand_off(generation: Generation, inputs: dict[str, Path]) -> bool:
     if not runner_alive():
         return False
     Generation.objects.filter(pk=generation.pk, state=S.SUBMITTING).update(
-        handoff={
-            "inputs": {name: str(path) for name, path in inputs.items()},
-            "prompt": generation.params.get("prompt"),
-        },
+        handoff=_handoff_of(generation, inputs),
         runner="",
         lease_until=timezone.now() + HANDOFF_LEASE,
     )
     return True
+
+
+def _handoff_of(generation: Generation, inputs: dict[str, Path]) -> dict[str, Any]:
+    return {
+        "inputs": {name: str(path) for name, path in inputs.items()},
+        "prompt": generation.params.get("prompt"),
+    }
+
+
+def start(generation: Generation) -> None:
+    """Set a just-accepted job going (on commit): straight to the async runner when it can
+    be, else through the cluster's submit task. Never raises: a job left queued is the
+    sweeper's, as when the broker loses a task."""
+    try:
+        if _hand_off_at_start(generation):
+            return
+    except Exception:
+        log.exception(
+            "handing %s to the runner at start failed; queueing it",
+            generation.uuid,
+            extra=log_fields(generation, "submit"),
+        )
+    enqueue("generations.tasks.submit_generation", generation.pk)
+
+
+def _hand_off_at_start(generation: Generation) -> bool:
+    """Claim and hand off in one conditional UPDATE, from the request that accepted the job,
+    so the runner takes it within its pickup interval instead of after a broker poll (about
+    half a second). Only for an `async_submit` adapter, while a runner lives, and for a job
+    without input files (a slow input server must not hold the request, and the files
+    belong on the cluster's disk: the worker fetches those). What the worker's claim and
+    hand-off would write, written at once: a handoff no runner takes is re-queued by the
+    sweeper, never sent."""
+    adapter = get_adapter(generation.provider)
+    if (
+        not adapter.async_submit
+        or generation.type in PARENT_TYPES
+        or generation.parent_id is not None
+        or job_inputs.has_inputs(generation.params)
+        or not runner_alive()
+    ):
+        return False
+    now = timezone.now()
+    Generation.objects.filter(pk=generation.pk, state=S.QUEUED).update(
+        state=S.SUBMITTING,
+        lease_until=now + HANDOFF_LEASE,
+        submitted_at=now,
+        next_poll_at=None,
+        attempts=F("attempts") + 1,
+        handoff=_handoff_of(generation, {}),
+        runner="",
+    )
+    return True  # not claimed: cancelled meanwhile
 
 
 def job_from_handoff(generation: Generation) -> Job:

@@ -12,6 +12,7 @@ further references and prompt text through the reference resolver the catalog re
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -65,15 +66,13 @@ def resolve_references(
     return found, text
 
 
-def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
-    """Fetch and check every input image of `generation` into `directory`: {name: file}.
+def has_inputs(params: dict[str, Any]) -> bool:
+    """The job has input files to prepare: images by URL, or the catalog's references."""
+    return bool(downloads(params)) or any(params.get(f) for f in extensions.CATALOG_FIELDS)
 
-    Catalog references follow the user's own (`ref<N>` after the user's list) and their
-    style text (preset, DNA system prompts, moodboard style guide) joins the prompt the
-    provider sees; the stored prompt stays as the user wrote it. Unknown or other-team ids
-    raise NotFound.
-    """
-    params = generation.params
+
+def downloads(params: dict[str, Any]) -> dict[str, str]:
+    """The input images a job's params name by URL ({name: url}), to be fetched."""
     wanted: dict[str, str] = {}
     if params.get("image_url"):
         wanted["image_url"] = params["image_url"]
@@ -83,6 +82,19 @@ def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
         wanted["inspiration_image"] = params["inspiration_image"]
     for i, url in enumerate(params.get("source_images") or []):  # the images an edit changes
         wanted[f"source{i}"] = url
+    return wanted
+
+
+def fetch_inputs(generation: Generation, directory: Path) -> dict[str, Path]:
+    """Fetch and check every input image of `generation` into `directory`: {name: file}.
+
+    Catalog references follow the user's own (`ref<N>` after the user's list) and their
+    style text (preset, DNA system prompts, moodboard style guide) joins the prompt the
+    provider sees; the stored prompt stays as the user wrote it. Unknown or other-team ids
+    raise NotFound.
+    """
+    params = generation.params
+    wanted = downloads(params)
     found: dict[str, Path] = {}
     if wanted:
         directory.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@ the whole process. Here it is a coroutine, hundreds at once:
 
 1. The cluster's submit task fetches the inputs and claims the job as always (queued →
    submitting); for an `async_submit` adapter, when a runner is alive, it hands the job off
-   (`engine.hand_off`: `Generation.handoff` set, `runner` blank) and returns.
+   (`engine.hand_off`: `Generation.handoff` set, `runner` blank) and returns. A job without
+   input files skips the cluster: the request that accepted it claims and hands it off in
+   one UPDATE (`engine.start`), so no broker poll stands before the call.
 2. A runner takes handed-off jobs (a conditional UPDATE of `runner`), takes the budget's
    admission, and awaits `adapter.asubmit(client, job, report)` on a client kept per upstream
    host. While the call runs it renews the job's lease (and cancels the call if the job left

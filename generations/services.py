@@ -175,9 +175,7 @@ def start_generation(
                 note=f"{generation.get_type_display()} · {model.name}",
                 user=user,
             )
-            transaction.on_commit(
-                lambda: engine.enqueue("generations.tasks.submit_generation", generation.pk)
-            )
+            transaction.on_commit(lambda: engine.start(generation))
     except IntegrityError:
         if not key:
             raise

@@ -354,9 +354,7 @@ def start_message(
                 generation=generation,
                 created_at=now,
             )
-            transaction.on_commit(
-                lambda: engine.enqueue("generations.tasks.submit_generation", generation.pk)
-            )
+            transaction.on_commit(lambda: engine.start(generation))
     except IntegrityError:
         if not key:
             raise

@@ -208,3 +208,117 @@ def test_a_streamed_chat_answer_runs_in_the_runner_and_shows_its_text_as_it_is_w
     assert LedgerEntry.objects.filter(team=chat_team, kind=LedgerKind.DEBIT).count() == 1
     assert LedgerEntry.objects.filter(team=chat_team, kind=LedgerKind.REFUND).count() == 1
     assert credits.reconcile() == []
+
+
+@pytest.fixture
+def queued_tasks(monkeypatch) -> list[tuple[str, tuple]]:
+    """What this process puts on the cluster's broker (recorded, and still run)."""
+    sent: list[tuple[str, tuple]] = []
+    enqueue = engine.enqueue
+
+    def record(func: str, *args) -> None:
+        sent.append((func, args))
+        enqueue(func, *args)
+
+    monkeypatch.setattr(engine, "enqueue", record)
+    return sent
+
+
+def test_a_job_started_through_the_api_is_taken_by_the_runner_without_the_clusters_broker(
+    runners, queued_tasks, funded_team, alice
+):
+    from django.test import Client
+
+    from studio.vault.services import create_api_key
+
+    fake = SyncImagesProcess(latency=0.05)
+    try:
+        model = _images_model(fake, submits_per_minute=10_000, max_concurrent_jobs=1000)
+        runners.append(RunnerProcess("--no-dispatcher"))
+        key = create_api_key(funded_team, alice, "runner test").full_key
+        response = Client(headers={"X-API-Key": key}).post(
+            "/api/v1/generate/image",
+            {"prompt": "straight to the runner", "model": model.identifier},
+            content_type="application/json",
+        )
+        assert response.status_code in (200, 201, 202), response.content
+        generation = Generation.objects.get()
+        wait_for(lambda: Generation.objects.get().state == S.SUCCEEDED, timeout=60)
+
+        assert queued_tasks == []  # the broker never saw it
+        generation.refresh_from_db()
+        assert generation.runner.endswith(f":{runners[0].process.pid}")
+        assert fake.stats()["prompts"] == {"straight to the runner": 1}
+        assert credits.reconcile() == []
+    finally:
+        fake.stop()
+
+
+def test_a_job_with_an_input_to_download_still_goes_through_the_cluster(
+    monkeypatch, funded_team, alice
+):
+    sent: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(engine, "enqueue", lambda func, *args: sent.append((func, args)))
+    Lease.objects.create(
+        name=f"{engine.RUNNER_LEASE_PREFIX}0",
+        holder="a runner",
+        expires_at=timezone.now() + timedelta(seconds=30),
+    )
+    fake = SyncImagesProcess(latency=0.01)
+    try:
+        model = _images_model(fake)
+        job = start(funded_team, alice, "image", {"prompt": "p", "model": model.identifier})
+        assert sent == []  # handed off
+        queued = Generation.objects.create(
+            team=funded_team,
+            created_by=alice,
+            type="image",
+            model=model,
+            model_identifier=model.identifier,
+            provider=model.provider,
+            params={**job.params, "reference_images": ["https://images.example/cat.png"]},
+            deadline_at=job.deadline_at,
+        )
+        engine.start(queued)
+        # The worker fetches a job's inputs, never the request that accepted it.
+        assert sent == [("generations.tasks.submit_generation", (queued.pk,))]
+        assert Generation.objects.get(pk=queued.pk).state == S.QUEUED
+    finally:
+        fake.stop()
+
+
+def test_a_job_handed_off_at_start_whose_runner_died_is_requeued_once_and_charged_once(
+    queued_tasks, funded_team, alice
+):
+    runner_slot = Lease.objects.create(
+        name=f"{engine.RUNNER_LEASE_PREFIX}0",
+        holder="a runner about to die",
+        expires_at=timezone.now() + timedelta(seconds=30),
+    )
+    fake = SyncImagesProcess(latency=0.01)
+    try:
+        model = _images_model(fake, submits_per_minute=10_000, max_concurrent_jobs=1000)
+        job = start(funded_team, alice, "image", {"prompt": "orphan", "model": model.identifier})
+        job.refresh_from_db()
+        assert job.state == S.SUBMITTING and job.handoff is not None and job.runner == ""
+        assert queued_tasks == []
+
+        # The runner dies before taking it; its slot and the handoff's lease run out.
+        runner_slot.delete()
+        Generation.objects.filter(pk=job.pk).update(
+            lease_until=timezone.now() - timedelta(seconds=1)
+        )
+        assert sweep()["resubmitted"] == 1
+        assert queued_tasks == [("generations.tasks.submit_generation", (job.pk,))]
+        job.refresh_from_db()
+        assert job.state == S.SUCCEEDED  # a worker (run inline here) made the call itself
+        assert sweep()["resubmitted"] == 0
+        assert len(queued_tasks) == 1
+
+        assert fake.stats()["prompts"] == {"orphan": 1}
+        ledger = LedgerEntry.objects.filter(cause=job.ledger_cause)
+        assert ledger.filter(kind=LedgerKind.DEBIT).count() == 1
+        assert not ledger.filter(kind=LedgerKind.REFUND).exists()
+        assert credits.reconcile() == []
+    finally:
+        fake.stop()
