@@ -318,3 +318,4 @@ class Lease(models.Model):
 
 # Chat's tables live in their own room but belong to this app (Django finds models here).
 from generations.chat.models import ChatConversation, ChatMessage, ChatRole  # noqa: E402, F401
+from generations.agent.models import AgentRun, AgentStep  # noqa: E402, F401
