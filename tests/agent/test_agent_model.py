@@ -91,7 +91,7 @@ def test_a_tool_outside_a_discover_agents_set_is_refused_inside_the_run(
     )
     run = client.get(f"/api/v1/chat/runs/{response.json()['data']['run_id']}").json()["data"]
     assert run["status"] == "succeeded"
-    refused = [t for t in run["transcript"] if t["role"] == "tool"][0]
+    refused = next(t for t in run["transcript"] if t["role"] == "tool")
     assert "Refused" in refused["result"]["error"]
     assert not Generation.objects.filter(type="video").exists()
     offered = {t["function"]["name"] for t in scripted.chat_requests[0]["tools"]}
