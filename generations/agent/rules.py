@@ -33,7 +33,7 @@ OBJECTS = (
 # object a purpose or a topic, nor an asset noun that makes the ask creative.
 _FILLER = r"(?:(?!for\b|about\b|from\b|of\b|in\b|like\b|on\b)" + r"[\w'$%.,-]+\s+){0,5}?"
 ASSET_NOUNS = (
-    r"images?|pictures?|photos?|visuals?|videos?|clips?|ads?\b(?!\s*sets?)|creatives?|"
+    r"images?|pictures?|photos?|visuals?|videos?|clips?|ads?\b(?!\s*(?:sets?|accounts?))|creatives?|"
     r"concepts?|copy|headlines?|banners?|mockups?|renders?|shots?|reels?|stories|posts?"
 )
 _MUTATION = re.compile(rf"\b(?:{VERBS})\b\s+{_FILLER}(?:{OBJECTS})\b", re.IGNORECASE)
