@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_a_finished_agent_run_is_delivered_as_chat_run_completed(
     team,
-    alice_key,
+    alice_key,  # noqa: F811
     receiver,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setattr(language, "planning_model", lambda team: None)
     credits.grant(team, 1000, bucket=Bucket.PACK)
