@@ -74,11 +74,11 @@ def agent(request: HttpRequest, team_uuid: UUID, run_uuid: UUID | None = None) -
         user = request.user
         assert isinstance(user, User)
         try:
-            run = services.start_run(team, user, raw, source=Source.DASHBOARD)
+            started = services.start_run(team, user, raw, source=Source.DASHBOARD)
         except StudioError as exc:
             context = _context(membership, None, error=exc.message, message=raw["message"])
             return render(request, "generations/agent.html", context, status=exc.status)
-        url = reverse("agent_run", args=[team.uuid, run.uuid])
+        url = reverse("agent_run", args=[team.uuid, started.uuid])
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
     run: AgentRun | None = _run(team, run_uuid) if run_uuid else None
     if run is None and request.GET.get("conversation"):
