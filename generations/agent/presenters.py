@@ -13,7 +13,7 @@ from generations.models import Generation, GenerationState, GenerationType
 ARTIFACT_TYPES = {GenerationType.IMAGE: "image", GenerationType.AD: "ad"}
 
 
-def _step(step: AgentStep) -> dict[str, Any]:
+def _step(step: AgentStep, context: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(step.uuid),
         "role": step.role,
@@ -22,7 +22,10 @@ def _step(step: AgentStep) -> dict[str, Any]:
     }
     if step.role == StepRole.TOOL:
         body["tool_name"] = step.tool_name
-        body["arguments"] = step.arguments
+        body["arguments"] = {
+            key: context.get("product_ids", []) if value == "$matched" else value
+            for key, value in step.arguments.items()
+        }
         body["result"] = step.result if step.done else None
         body["status"] = "done" if step.done else "running"
         if step.generation is not None:
@@ -71,7 +74,7 @@ def run(row: AgentRun) -> dict[str, Any]:
         "status": row.status,
         "progress": row.progress,
         "latest_assistant_text": latest,
-        "transcript": [_step(s) for s in steps],
+        "transcript": [_step(s, row.context) for s in steps],
         "artifacts": artifacts(generations, titles),
         "generation_ids": [str(g.uuid) for g in generations],
         "generations": records,

@@ -236,7 +236,7 @@ def reply(message: str, steps: list[dict[str, Any]], failed: str = "") -> str:
     for step in made:
         result = step.get("result") or {}
         title = step.get("title") or step["name"].replace("_", " ")
-        if result.get("status") == "completed":
+        if not result.get("error"):
             count = len(result.get("media_urls") or [])
             headline = (result.get("ad_copy") or {}).get("headline")
             extra = f" — “{headline}”" if headline else ""

@@ -5,6 +5,7 @@ the selected run's transcript filling in live: its element polls `agent_run_live
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    HttpResponseStopPolling,
+    trigger_client_event,
+)
 
 from generations import extensions
 from generations.agent import presenters, services
@@ -55,7 +60,11 @@ def _context(membership: Membership, run: AgentRun | None, **more: Any) -> dict[
         context["history"] = list(
             run.conversation.agent_runs.exclude(pk=run.pk).order_by("created_at", "id")
         )
-        context["data"] = presenters.run(run)
+        data = presenters.run(run)
+        for artifact in data["artifacts"]:  # same-origin links for the page
+            link = urlsplit(artifact["url"])
+            artifact["url"] = f"{link.path}?{link.query}" if link.query else link.path
+        context["data"] = data
     return context
 
 
@@ -98,5 +107,6 @@ def agent_run_live(request: HttpRequest, team_uuid: UUID, run_uuid: UUID) -> Htt
     run = _run(membership.team, run_uuid)
     response = render(request, "generations/agent.html#run", _context(membership, run))
     if run.status not in ACTIVE_RUN_STATUSES:
-        return HttpResponseStopPolling(response.content)
+        # The sidebar's balance refreshes on this event (the run spent credits).
+        return trigger_client_event(HttpResponseStopPolling(response.content), "credits-changed")
     return response
