@@ -474,7 +474,7 @@ def link_generation(step: AgentStep, generation: Generation) -> None:
 
 
 def _generation_result(generation: Generation) -> dict[str, Any]:
-    result = tools._summary(generation)
+    result = tools.generation_summary(generation)
     result["credits_used"] = generation.credits_charged - generation.credits_refunded
     if generation.state != GenerationState.SUCCEEDED:
         result["error"] = generation.error or "it failed; its credits were refunded"
@@ -552,7 +552,7 @@ def media_urls(run: AgentRun) -> list[str]:
     urls: list[str] = []
     for generation in run_generations(run):
         if generation.state == GenerationState.SUCCEEDED:
-            urls += tools._summary(generation)["media_urls"]
+            urls += tools.generation_summary(generation)["media_urls"]
     return urls
 
 

@@ -92,7 +92,7 @@ def get_credits(team: Team, args: dict[str, Any], context: dict[str, Any]) -> di
     return {"credits": found.total}
 
 
-def _summary(generation: Generation) -> dict[str, Any]:
+def generation_summary(generation: Generation) -> dict[str, Any]:
     from generations import presenters
 
     body = presenters.krev_generation(generation)
@@ -109,7 +109,7 @@ def list_generations(team: Team, args: dict[str, Any], context: dict[str, Any]) 
     rows = Generation.objects.filter(team=team, parent__isnull=True).order_by("-created_at")
     if args.get("type"):
         rows = rows.filter(type=str(args["type"]))
-    return {"generations": [_summary(g) for g in rows[: _limit(args, 10, 25)]]}
+    return {"generations": [generation_summary(g) for g in rows[: _limit(args, 10, 25)]]}
 
 
 def research_ads(team: Team, args: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
