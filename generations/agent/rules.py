@@ -85,7 +85,8 @@ _NUMBERS = {
     "six": 6,
 }
 _COUNTED = re.compile(
-    r"\b(\d+|a|an|one|single|two|pair|couple|three|four|five|six)\s+(?:of\s+)?"
+    r"\b(\d+|a|an|one|single|two|pair|couple|three|four|five|six)"
+    r"(?!\s*-?\s*(?:s\b|secs?\b|seconds?\b))\s+(?:of\s+)?"
     r"(?:\w+\s+){0,3}?(ad\s+concepts?|ads?\b|concepts?|images?|pictures?|photos?|visuals?|"
     r"shots?|videos?|clips?|reels?)",
     re.IGNORECASE,
@@ -162,7 +163,10 @@ def plan(message: str, mode: str, context: dict[str, Any]) -> list[dict[str, Any
                 calls.append(
                     {
                         "name": "generate_video",
-                        "arguments": {"prompt": _prompt(message, scene), "duration": 5},
+                        "arguments": {
+                            "prompt": _prompt(message, scene),
+                            "duration": _seconds(message),
+                        },
                         "title": f"Video {number + 1}",
                     }
                 )
@@ -182,6 +186,11 @@ def plan(message: str, mode: str, context: dict[str, Any]) -> list[dict[str, Any
 
 
 ANGLES = ["the problem it solves", "social proof", "the offer", "lifestyle", "the detail"]
+
+
+def _seconds(message: str) -> int:
+    found = re.search(r"\b(\d+)\s*-?\s*(?:s|secs?|seconds?)\b", message, re.IGNORECASE)
+    return max(2, min(15, int(found.group(1)))) if found else 5
 
 
 def _topic(message: str) -> str:
