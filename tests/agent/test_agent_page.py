@@ -45,3 +45,11 @@ def test_another_teams_run_page_is_not_found(funded, alice_client, charlie_clien
     alice_client.post(f"/t/{funded.uuid}/agent/", {"message": "How many credits do I have?"})
     run = AgentRun.objects.get()
     assert charlie_client.get(f"/t/{funded.uuid}/agent/runs/{run.uuid}/").status_code in (403, 404)
+
+
+def test_an_agent_conversation_still_opens_on_the_chat_page(funded, alice_client, offline):
+    alice_client.post(f"/t/{funded.uuid}/agent/", {"message": "How many credits do I have?"})
+    run = AgentRun.objects.get()
+    page = alice_client.get(f"/t/{funded.uuid}/chat/{run.conversation.uuid}/")
+    assert page.status_code == 200
+    assert b"credits." in page.content

@@ -214,3 +214,13 @@ def test_a_run_continues_its_conversation(funded, krev, offline):
     history = krev.get(f"/api/v1/chat/conversations/{first['conversation_id']}").json()["data"]
     assert len(history["messages"]) == 4 and len(history["runs"]) == 2
     assert "credits" in history["messages"][1]["content"]
+
+
+def test_a_run_past_its_time_limit_ends_failed_with_the_reason(funded, alice, offline, monkeypatch):
+    monkeypatch.setattr("generations.engine.enqueue", lambda *args: None)  # nothing runs
+    run = services.start_run(funded, alice, {"message": "How many credits do I have?"})
+    AgentRun.objects.filter(pk=run.pk).update(deadline_at=run.created_at)
+    services.advance(run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed" and "time limit" in run.error
+    assert run.assistant_message.content.endswith("I stopped: the run reached its time limit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generations.agent.rules import auto_mode, changes_meta_account
+from tests.api.conftest import alice_key, make_key  # noqa: F401
 
 META_CHANGES = [
     "Pause my summer campaign",
@@ -66,3 +67,28 @@ def test_auto_mode_makes_assets_for_making_requests_and_researches_otherwise():
     assert auto_mode("Make three ad concepts") == "asset"
     assert auto_mode("How many credits do I have?") == "discover"
     assert auto_mode("Which of our products sell best?") == "discover"
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_every_meta_change_and_queues_every_creative_ask(team, alice_key, settings):  # noqa: F811
+    settings.STUDIO_RATE_LIMITS = {**settings.STUDIO_RATE_LIMITS, "generation": 100}
+    from django.test import Client
+
+    from generations.agent.models import AgentRun
+    from studio.accounts.models import LedgerEntry
+
+    client = Client(headers={"Authorization": f"Bearer {alice_key}"})
+    for message in META_CHANGES:
+        response = client.post(
+            "/api/v1/chat", {"message": message}, content_type="application/json"
+        )
+        assert response.status_code == 403, message
+        assert response.json()["code"] == "FORBIDDEN"
+    assert not AgentRun.objects.exists()
+    for message in CREATIVE_ASKS:
+        response = client.post(
+            "/api/v1/chat", {"message": message}, content_type="application/json"
+        )
+        assert response.status_code == 202, (message, response.content)
+    assert AgentRun.objects.count() == len(CREATIVE_ASKS)
+    assert not LedgerEntry.objects.filter(kind="debit").exists()
