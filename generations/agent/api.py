@@ -36,7 +36,14 @@ class RunQueuedOut(Schema):
 
 def start(request: HttpRequest, raw: dict[str, Any]) -> dict[str, Any]:
     key = caller_key(request)
-    run = services.start_run(key.team, key.user, raw, source=Source.API, api_key_id=key.uuid)
+    run = services.start_run(
+        key.team,
+        key.user,
+        raw,
+        source=Source.API,
+        api_key_id=key.uuid,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+    )
     return krev(
         {
             "conversation_id": str(run.conversation.uuid),

@@ -40,6 +40,8 @@ class AgentRun(models.Model):
     )
     source = models.CharField(max_length=20, default="api")
     api_key_id = models.UUIDField(null=True, blank=True)
+    # A retried start with the same Idempotency-Key answers with this run.
+    idempotency_key = models.CharField(max_length=255, blank=True)
     conversation = models.ForeignKey(
         "generations.ChatConversation", on_delete=models.CASCADE, related_name="agent_runs"
     )
@@ -79,7 +81,10 @@ class AgentRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "lease_until"], name="agent_run_active")]
+        indexes = [
+            models.Index(fields=["status", "lease_until"], name="agent_run_active"),
+            models.Index(fields=["team", "idempotency_key"], name="agent_run_idempotency"),
+        ]
 
     def __str__(self) -> str:
         return f"agent run {self.uuid}"

@@ -93,12 +93,22 @@ def start_run(
     *,
     source: str = "api",
     api_key_id: UUID | None = None,
+    idempotency_key: str | None = None,
 ) -> AgentRun:
     """Validate the request, refuse Meta account changes (Forbidden), and store the
     conversation, the user and assistant messages and the queued run; nothing is charged
-    until a paid tool runs."""
+    until a paid tool runs. A repeated Idempotency-Key (24 h) answers with the first run."""
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
+    key = (idempotency_key or "").strip()[:255]
+    if key:
+        earlier = AgentRun.objects.filter(
+            team=team,
+            idempotency_key=key,
+            created_at__gte=timezone.now() - services.IDEMPOTENCY_WINDOW,
+        ).first()
+        if earlier is not None:
+            return earlier
     message = raw.get("message")
     if not isinstance(message, str) or not message.strip():
         raise InvalidFields.about("message", "is required")
@@ -147,6 +157,7 @@ def start_run(
             created_by=user,
             source=source,
             api_key_id=api_key_id,
+            idempotency_key=key,
             conversation=conversation,
             user_message=asked,
             assistant_message=answer,
@@ -429,12 +440,24 @@ def _quote(team: Team, generation_type: str, raw: dict[str, Any]) -> int:
     ).credits
 
 
+def _reference_room(team: Team, generation_type: str) -> int:
+    try:
+        return max(0, resolve_model(None, generation_type, team).max_reference_images)
+    except StudioError:
+        return 0
+
+
 def _run_paid_tool(
     run: AgentRun, step: AgentStep, tool: tools.Tool, arguments: dict[str, Any]
 ) -> str:
     generation = step.generation
     if generation is None:
         raw = tools.generation_request(tool, arguments, run.context)
+        references = run.context.get("reference_images") or []
+        if references and tool.generation_type in ("image", "video"):
+            room = _reference_room(run.team, tool.generation_type)
+            if room:  # the request's reference images, as far as the model takes them
+                raw["reference_images"] = references[:room]
         try:
             if tool.generation_type == "ad" and not raw.get("product_ids"):
                 raise InvalidFields("An ad needs a product: add one to the catalog first")

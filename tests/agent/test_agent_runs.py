@@ -224,3 +224,16 @@ def test_a_run_past_its_time_limit_ends_failed_with_the_reason(funded, alice, of
     run.refresh_from_db()
     assert run.status == "failed" and "time limit" in run.error
     assert run.assistant_message.content.endswith("I stopped: the run reached its time limit")
+
+
+def test_a_start_retried_with_the_same_idempotency_key_answers_with_the_first_run(
+    funded, krev, offline
+):
+    body = {"message": "How many credits do I have?"}
+    first = krev.post("/api/v1/chat", body, content_type="application/json",
+                      headers={"Idempotency-Key": "run-1"})  # fmt: skip
+    again = krev.post("/api/v1/chat", body, content_type="application/json",
+                      headers={"Idempotency-Key": "run-1"})  # fmt: skip
+    assert first.status_code == again.status_code == 202
+    assert first.json()["data"]["run_id"] == again.json()["data"]["run_id"]
+    assert AgentRun.objects.count() == 1
