@@ -8,87 +8,189 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_invitation_token_hash'),
-        ('generations', '0015_image_edit'),
+        ("accounts", "0004_invitation_token_hash"),
+        ("generations", "0015_image_edit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgentRun',
+            name="AgentRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('job_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('source', models.CharField(default='api', max_length=20)),
-                ('api_key_id', models.UUIDField(blank=True, null=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255)),
-                ('agent', models.CharField(choices=[('auto', 'Auto'), ('asset', 'Asset (creative)'), ('discover', 'Discover (research)')], default='auto', max_length=10)),
-                ('mode', models.CharField(choices=[('auto', 'Auto'), ('asset', 'Asset (creative)'), ('discover', 'Discover (research)')], default='asset', max_length=10)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=12)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('planner', models.CharField(blank=True, max_length=10)),
-                ('model_identifier', models.CharField(blank=True, max_length=120)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('plan', models.JSONField(blank=True, default=list)),
-                ('model_messages', models.JSONField(blank=True, default=list)),
-                ('steps_taken', models.PositiveIntegerField(default=0)),
-                ('turns_taken', models.PositiveIntegerField(default=0)),
-                ('token_credits', models.PositiveIntegerField(default=0)),
-                ('max_steps', models.PositiveIntegerField(default=12)),
-                ('max_credits', models.PositiveIntegerField(default=2000)),
-                ('deadline_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('final_text', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('webhook', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('assistant_message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.chatmessage')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_runs', to='generations.chatconversation')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_runs', to='accounts.team')),
-                ('user_message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.chatmessage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("job_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("source", models.CharField(default="api", max_length=20)),
+                ("api_key_id", models.UUIDField(blank=True, null=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=255)),
+                (
+                    "agent",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Auto"),
+                            ("asset", "Asset (creative)"),
+                            ("discover", "Discover (research)"),
+                        ],
+                        default="auto",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Auto"),
+                            ("asset", "Asset (creative)"),
+                            ("discover", "Discover (research)"),
+                        ],
+                        default="asset",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("planner", models.CharField(blank=True, max_length=10)),
+                ("model_identifier", models.CharField(blank=True, max_length=120)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("plan", models.JSONField(blank=True, default=list)),
+                ("model_messages", models.JSONField(blank=True, default=list)),
+                ("steps_taken", models.PositiveIntegerField(default=0)),
+                ("turns_taken", models.PositiveIntegerField(default=0)),
+                ("token_credits", models.PositiveIntegerField(default=0)),
+                ("max_steps", models.PositiveIntegerField(default=12)),
+                ("max_credits", models.PositiveIntegerField(default=2000)),
+                ("deadline_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("final_text", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("webhook", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assistant_message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.chatmessage",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent_runs",
+                        to="generations.chatconversation",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agent_runs",
+                        to="accounts.team",
+                    ),
+                ),
+                (
+                    "user_message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.chatmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AgentStep',
+            name="AgentStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('index', models.PositiveIntegerField()),
-                ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant'), ('tool', 'Tool')], max_length=10)),
-                ('content', models.TextField(blank=True)),
-                ('tool_name', models.CharField(blank=True, max_length=60)),
-                ('tool_call_id', models.CharField(blank=True, max_length=120)),
-                ('arguments', models.JSONField(blank=True, default=dict)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(blank=True, max_length=200)),
-                ('done', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('generation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='agent_steps', to='generations.generation')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='generations.agentrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("index", models.PositiveIntegerField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("user", "User"), ("assistant", "Assistant"), ("tool", "Tool")],
+                        max_length=10,
+                    ),
+                ),
+                ("content", models.TextField(blank=True)),
+                ("tool_name", models.CharField(blank=True, max_length=60)),
+                ("tool_call_id", models.CharField(blank=True, max_length=120)),
+                ("arguments", models.JSONField(blank=True, default=dict)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("idempotency_key", models.CharField(blank=True, max_length=200)),
+                ("done", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="agent_steps",
+                        to="generations.generation",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="generations.agentrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'index'],
+                "ordering": ["run", "index"],
             },
         ),
         migrations.AddIndex(
-            model_name='agentrun',
-            index=models.Index(fields=['status', 'lease_until'], name='agent_run_active'),
+            model_name="agentrun",
+            index=models.Index(fields=["status", "lease_until"], name="agent_run_active"),
         ),
         migrations.AddIndex(
-            model_name='agentrun',
-            index=models.Index(fields=['team', 'idempotency_key'], name='agent_run_idempotency'),
+            model_name="agentrun",
+            index=models.Index(fields=["team", "idempotency_key"], name="agent_run_idempotency"),
         ),
         migrations.AddConstraint(
-            model_name='agentstep',
-            constraint=models.UniqueConstraint(fields=('run', 'index'), name='agent_step_order'),
+            model_name="agentstep",
+            constraint=models.UniqueConstraint(fields=("run", "index"), name="agent_step_order"),
         ),
     ]
