@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -45,6 +46,10 @@ from studio.errors import Forbidden, InsufficientCredits, InvalidFields, NotFoun
 
 log = logging.getLogger(__name__)
 
+OPENING_PROMPT = (
+    "Reply to the user with one short, friendly sentence saying their request is done. "
+    "Do not add details or numbers."
+)
 STEP_LEASE = timedelta(minutes=3)
 # A run waiting on a generation with no step in flight is re-driven after this long.
 IDLE_RECHECK = timedelta(seconds=60)
@@ -299,8 +304,65 @@ def _rules_turn(run: AgentRun) -> str:
         call = run.plan[made]
         step = _record_call(run, call["name"], call["arguments"], title=call.get("title", ""))
         return _run_tool(run, step)
-    _finish(run, text=rules.reply(run.user_message.content, _results(run)))
+    summary = rules.reply(run.user_message.content, _results(run))
+    opening = _offline_opening(run, summary)
+    _finish(run, text=f"{opening}\n\n{summary}" if opening else summary)
     return "done"
+
+
+def _offline_opening(run: AgentRun, summary: str) -> str:
+    """One friendly sentence by the offline model, when it is installed, above the summary
+    the rules wrote from the results; "" when there is no model, or it invents numbers or
+    repeats its instructions (the 135M model does)."""
+    model = language.planning_model(run.team)
+    if model is None or model.provider != Provider.LOCAL:
+        return ""
+    ask = [
+        {"role": "system", "content": OPENING_PROMPT},
+        {"role": "user", "content": f"{run.user_message.content}\n\n(Done: {summary})"},
+    ]
+    try:
+        answer = language.complete(
+            model, ask, team=run.team, max_tokens=48, temperature=0.3, seed=7
+        )
+    except language.LanguageUnavailable:
+        return ""
+    first_line = answer.text.strip().split("\n")[0]
+    sentence = re.split(r"(?<=[.!?])\s", first_line)[0][:240].strip()
+    invented = set(re.findall(r"\d+", sentence)) - set(re.findall(r"\d+", summary))
+    if not sentence or invented or _echoes(sentence, OPENING_PROMPT):
+        return ""
+    try:
+        _charge_tokens(run, model, answer.usage, "reply")
+    except InsufficientCredits:
+        return ""
+    return sentence
+
+
+def _echoes(sentence: str, prompt: str) -> bool:
+    """Whether a small model repeated its instructions (any four words in a row)."""
+    words = re.findall(r"[a-z']+", prompt.lower())
+    said = " ".join(re.findall(r"[a-z']+", sentence.lower()))
+    return any(" ".join(words[i : i + 4]) in said for i in range(len(words) - 3))
+
+
+def _charge_tokens(run: AgentRun, model: AIModel, usage: dict[str, int], turn: str) -> int:
+    """The chat tokens of one model turn, charged once (a re-driven turn is not charged
+    again); nothing for a model without token rates."""
+    if not any(tokens.rates(model)):
+        return 0
+    cost = tokens.token_credits(model, usage["prompt_tokens"], usage["completion_tokens"])
+    try:
+        with transaction.atomic():  # the debit and the run's count of it, together
+            credits.debit(
+                run.team, cost, f"agent_run:{run.uuid}:turn:{turn}",
+                note=f"Agent run · chat tokens · {model.name}",
+            )  # fmt: skip
+            AgentRun.objects.filter(pk=run.pk).update(token_credits=F("token_credits") + cost)
+    except credits.AlreadyCharged:
+        return 0
+    run.token_credits += cost
+    return cost
 
 
 def _model_turn(run: AgentRun) -> str:
@@ -320,17 +382,8 @@ def _model_turn(run: AgentRun) -> str:
     except language.LanguageUnavailable as exc:
         _finish(run, failed=f"the chat model could not answer: {exc}")
         return "done"
-    cost = tokens.token_credits(
-        model, answer.usage["prompt_tokens"], answer.usage["completion_tokens"]
-    )
     try:
-        credits.debit(
-            run.team, cost, f"agent_run:{run.uuid}:turn:{run.turns_taken}",
-            note=f"Agent run · chat tokens · {model.name}",
-        )  # fmt: skip
-        charged = cost
-    except credits.AlreadyCharged:
-        charged = 0  # this turn was charged before a crash re-drove it
+        _charge_tokens(run, model, answer.usage, str(run.turns_taken))
     except InsufficientCredits as exc:
         _finish(run, failed=exc.message)
         return "done"
@@ -343,7 +396,6 @@ def _model_turn(run: AgentRun) -> str:
             model_messages=[*messages, said],
             turns_taken=F("turns_taken") + 1,
             steps_taken=F("steps_taken") + 1,
-            token_credits=F("token_credits") + charged,
         )
         if calls and answer.text:
             AgentStep.objects.create(

@@ -237,3 +237,34 @@ def test_a_start_retried_with_the_same_idempotency_key_answers_with_the_first_ru
     assert first.status_code == again.status_code == 202
     assert first.json()["data"]["run_id"] == again.json()["data"]["run_id"]
     assert AgentRun.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [("All done, here is what I found.", True), ("You have 987654 credits!", False)],
+)
+def test_the_offline_model_words_the_opening_but_never_invents_numbers(
+    funded, alice, small_renders, monkeypatch, written, kept
+):
+    from generations import language
+    from generations.models import AIModel
+
+    local = AIModel.objects.get(identifier="studio-local/chat")
+    monkeypatch.setattr(language, "planning_model", lambda team: local)
+    monkeypatch.setattr(
+        language,
+        "complete",
+        lambda *args, **kwargs: language.Completion(
+            text=written, data=None, model=local.identifier,
+            usage={"prompt_tokens": 40, "completion_tokens": 8},
+        ),
+    )  # fmt: skip
+    before = credits.balances(funded).total
+    run = services.start_run(funded, alice, {"message": "How many credits do I have?"})
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.planner == "rules"
+    assert run.final_text.endswith(f"You have {before} credits.")
+    assert run.final_text.startswith(written) is kept
+    # The wording's tokens are chat tokens: charged at the model's rates, only when used.
+    assert (run.token_credits > 0) is kept
+    assert before - credits.balances(funded).total == run.token_credits
