@@ -55,7 +55,13 @@ def test_a_worker_killed_mid_run_finishes_the_run_once_with_each_paid_call_made_
     video = Generation.objects.get(team=team, type="video")
     assert video.state == S.SUCCEEDED and video.attempts == 2
     assert Generation.objects.filter(team=team).count() == 1
-    assert LedgerEntry.objects.filter(team=team, kind=LedgerKind.DEBIT).count() == 1
+    debits = LedgerEntry.objects.filter(team=team, kind=LedgerKind.DEBIT)
+    assert debits.filter(cause=video.ledger_cause).count() == 1
+    # Besides the video, at most the offline model's wording of the reply (chat tokens).
+    assert (
+        debits.exclude(cause=video.ledger_cause).filter(cause__startswith="agent_run:").count()
+        == debits.count() - 1
+    )
     assert AgentStep.objects.filter(run=run, tool_name="generate_video").count() == 1
     assert AgentStep.objects.filter(run=run, role="assistant").count() == 2  # plan, reply
     assert "Video 1: done" in AgentRun.objects.get(pk=run.pk).final_text
