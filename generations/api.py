@@ -16,6 +16,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from generations.ads.api import router as ads_router
+from generations.agent.api import router as agent_router
 from generations.chat.api import router as chat_router
 from generations.kolbo_api import router as kolbo_router
 from generations.krev_api import router as krev_router
@@ -177,4 +178,5 @@ def voices_for(
 router.add_router("", kolbo_router)
 router.add_router("", krev_router)
 router.add_router("", chat_router)
+router.add_router("", agent_router)
 router.add_router("", ads_router)

@@ -629,6 +629,9 @@ def sweep() -> dict[str, int]:
     from generations import parents
 
     counts.update(parents.sweep(now))
+    from generations.agent import services as agent_runs
+
+    counts["agent_runs"] = agent_runs.sweep(now)
     if any(counts.values()):
         log.info("sweeper: %s", counts)
     return counts

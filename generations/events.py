@@ -38,6 +38,10 @@ def generation_finished(generation_id: int) -> None:
 
     # Its assets are read only when a receiver wants the payload.
     generation = Generation.objects.filter(pk=generation_id).first()
+    if generation is not None and generation.state in EVENT_OF_STATE:
+        from generations.agent import services as agent_runs
+
+        agent_runs.generation_finished(generation_id)  # an agent run's paid call ended
     if generation is None or generation.parent_id is not None:
         return  # children are reported through their parent
     name = event_type(generation)

@@ -486,3 +486,71 @@ register_resource(
 register_resource(
     "studio://voices", "Voices", "The voices for generate_speech.", tool="list_voices"
 )
+
+
+# --- agent runs (Krev's async chat) -------------------------------------------------------------
+
+AGENT_RUN_SCHEMA = object_schema(
+    {
+        "message": {"type": "string", "description": "Instruction for the agent"},
+        "conversation_id": {"type": "string", "description": "Continue this conversation"},
+        "product_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+        "reference_images": {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+        "agent": {"type": "string", "enum": ["auto", "asset", "discover"]},
+    },
+    ["message"],
+)
+
+
+@register_tool(
+    "start_agent_run",
+    "Start an agent run (Krev's async chat): the agent reads products and credits, makes "
+    "images, videos and ads, and researches ads. Waits for it like a generation tool, else "
+    "answers the run so far with _timed_out (poll get_agent_run). Paid tool calls are charged "
+    "as generations; Meta campaign and account changes are refused.",
+    scope="chat",
+    method="POST",
+    limit=RateClass.GENERATION,
+    schema=AGENT_RUN_SCHEMA,
+)
+async def start_agent_run(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    from generations.agent import presenters as agent_presenters
+    from generations.agent import services as agent_runs
+    from generations.agent.models import ACTIVE_RUN_STATUSES, AgentRun
+
+    run = await call.sync(
+        agent_runs.start_run, call.team, call.user, dict(args), source=Source.API,
+        api_key_id=call.key.uuid,
+    )  # fmt: skip
+    waited = 0.0
+    while waited < settings.STUDIO_MCP_WAIT_SECONDS:
+        status = await call.sync(
+            lambda: AgentRun.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        )
+        if status not in ACTIVE_RUN_STATUSES:
+            break
+        await call.progress(min(waited, 99), 100, "The agent is working")
+        await asyncio.sleep(1.0)
+        waited += 1.0
+    body = await call.sync(lambda: agent_presenters.run(AgentRun.objects.get(pk=run.pk)))
+    if body["status"] in ACTIVE_RUN_STATUSES:
+        body["_timed_out"] = True
+    return body
+
+
+@register_tool(
+    "get_agent_run",
+    "An agent run: status, transcript, artifacts (with ad copy), generations, media URLs and "
+    "credits used.",
+    scope="chat",
+    limit=RateClass.POLL,
+    schema=object_schema({"run_id": {"type": "string"}}, ["run_id"]),
+)
+async def get_agent_run(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    from generations.agent import presenters as agent_presenters
+    from generations.agent import services as agent_runs
+
+    def read() -> dict[str, Any]:
+        return agent_presenters.run(agent_runs.team_run(call.team, args.get("run_id")))
+
+    return await call.sync(read)

@@ -316,5 +316,7 @@ class Lease(models.Model):
         return self.name
 
 
-# Chat's tables live in their own room but belong to this app (Django finds models here).
+# Chat's and agent runs' tables live in their own rooms but belong to this app (Django finds
+# models here).
+from generations.agent.models import AgentRun, AgentStep  # noqa: E402, F401
 from generations.chat.models import ChatConversation, ChatMessage, ChatRole  # noqa: E402, F401

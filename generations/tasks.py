@@ -21,3 +21,9 @@ def run_dispatcher() -> int:
 
 def sweep() -> dict[str, int]:
     return dispatch.sweep()
+
+
+def advance_agent_run(run_id: int) -> None:
+    from generations.agent import services
+
+    services.advance(run_id)

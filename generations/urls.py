@@ -2,6 +2,7 @@ from django.urls import path
 
 from generations import views
 from generations.ads import views as ad_views
+from generations.agent import views as agent_views
 from generations.chat import views as chat_views
 from generations.creative_director import views as cd_views
 
@@ -12,6 +13,13 @@ urlpatterns = [
     path("t/<uuid:team_uuid>/studio/poll/", views.studio_poll, name="studio_poll"),
     path("t/<uuid:team_uuid>/gallery/", views.gallery, name="gallery"),
     path("t/<uuid:team_uuid>/ads/", ad_views.ads, name="ads"),
+    path("t/<uuid:team_uuid>/agent/", agent_views.agent, name="agent"),
+    path("t/<uuid:team_uuid>/agent/runs/<uuid:run_uuid>/", agent_views.agent, name="agent_run"),
+    path(
+        "t/<uuid:team_uuid>/agent/runs/<uuid:run_uuid>/live/",
+        agent_views.agent_run_live,
+        name="agent_run_live",
+    ),
     path("t/<uuid:team_uuid>/ads/cost/", ad_views.ads_cost, name="ads_cost"),
     path("t/<uuid:team_uuid>/ads/<uuid:generation_uuid>/", ad_views.ad_card, name="ads_card"),
     path(

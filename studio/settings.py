@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -457,6 +458,14 @@ STUDIO_INLINE_WAIT_SECONDS = env_float("STUDIO_INLINE_WAIT_SECONDS", 25.0, minim
 # MCP generation tools (/mcp) wait this long for the result, then answer `_timed_out` with the
 # generation id to poll (agents' clients allow tool calls minutes, not seconds).
 STUDIO_MCP_WAIT_SECONDS = env_float("STUDIO_MCP_WAIT_SECONDS", 150.0, minimum=0)
+# Agent runs (POST /api/v1/chat with a Bearer key): the most steps (model turns and tool
+# calls), wall time and credits one run may use; a run reaching one ends failed with what it
+# made. STUDIO_AGENT_PLAN_LIMITS raises them per plan: a JSON object
+# {"<plan slug>": {"max_steps": n, "max_seconds": n, "max_credits": n}}.
+STUDIO_AGENT_MAX_STEPS = env_int("STUDIO_AGENT_MAX_STEPS", 16, minimum=2)
+STUDIO_AGENT_MAX_SECONDS = env_int("STUDIO_AGENT_MAX_SECONDS", 900, minimum=10)
+STUDIO_AGENT_MAX_CREDITS = env_int("STUDIO_AGENT_MAX_CREDITS", 2000, minimum=0)
+STUDIO_AGENT_PLAN_LIMITS = json.loads(os.environ.get("STUDIO_AGENT_PLAN_LIMITS") or "{}")
 # A chat message without `max_tokens` is charged for (at most) this many answer tokens when
 # accepted; the unused part is refunded when it completes.
 STUDIO_CHAT_MAX_TOKENS = env_int("STUDIO_CHAT_MAX_TOKENS", 1024, minimum=16)

@@ -3,8 +3,8 @@ generations routers.
 
 `POST /chat` is claimed by both services: with `X-API-Key` it is Kolbo's chat (stateless
 `messages`, answered inline within the wait bound, or the session form, answered at once
-with a message id to poll); with `Authorization: Bearer` it is Krev's agent run, which this
-Studio does not run yet (a clear contract-envelope error, never Kolbo's behaviour).
+with a message id to poll); with `Authorization: Bearer` it is Krev's agent run
+(generations/agent/api.py: 202 with the run to poll).
 Chat paths answer INSUFFICIENT_CREDITS with 402 and unknown chat models with INVALID_MODEL.
 """
 
@@ -19,13 +19,14 @@ from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from generations import notify
+from generations.agent import api as agent_api
 from generations.chat import presenters, services
 from generations.models import TERMINAL_STATES, Generation, GenerationState, Source
 from studio.accounts.models import Team
 from studio.api.auth import api_key, caller_dialect, caller_key, caller_team
 from studio.api.ratelimit import RateClass
 from studio.api.schemas import errors, with_errors
-from studio.errors import GenerationError, InsufficientCredits, NotFound
+from studio.errors import GenerationError, InsufficientCredits
 
 router = Router(tags=["Chat (Kolbo)"])
 
@@ -60,6 +61,14 @@ class ChatIn(Schema):
     project_id: str | None = Field(None, max_length=120)
     max_tokens: int | None = Field(None, description="Most answer tokens (default a setting)")
     webhook_url: str | None = Field(None, description="POSTed (signed) when the answer is done")
+    # Krev's async chat (Authorization: Bearer): an agent run.
+    conversation_id: str | None = Field(None, description="Krev: continue this conversation")
+    product_ids: list[str] | None = Field(None, description="Krev: products as context")
+    reference_images: list[str] | None = Field(None, description="Krev: reference image URLs")
+    agent: str | None = Field(None, description='Krev: "auto" (default), "asset" or "discover"')
+
+
+KREV_FIELDS = ("conversation_id", "product_ids", "reference_images", "agent")
 
 
 class SessionOut(Schema):
@@ -102,18 +111,10 @@ def _start(request: HttpRequest, raw: dict[str, Any]) -> services.ChatStarted:
         raise InsufficientCredits(exc.message, status=402) from None  # chat paths (docs): 402
 
 
-def _refuse_agent_runs(request: HttpRequest) -> None:
-    if caller_dialect(request) == "krev":
-        raise NotFound(
-            "Agent runs (POST /api/v1/chat with Authorization: Bearer) are not available on "
-            "this Studio yet. For chat, send the key in X-API-Key (Kolbo's chat API)."
-        )
-
-
 def _raw(payload: ChatIn) -> dict[str, Any]:
     raw = payload.dict(exclude_none=True)
     for name in list(raw):
-        if name not in ChatIn.model_fields:
+        if name not in ChatIn.model_fields or name in KREV_FIELDS:
             raw.pop(name)  # unknown fields are ignored, as the docs' clients send extras
     return raw
 
@@ -160,13 +161,15 @@ async def _stateless(request: HttpRequest, raw: dict[str, Any]) -> Status:
     auth=api_key("chat", limit=RateClass.GENERATION, dialect="auto"),
     response={
         200: SessionOut | InlineOut,
-        202: QueuedOut,
+        202: QueuedOut | agent_api.RunQueuedOut,
         **errors(400, 401, 402, 403, 404, 409, 413, 429, 500),
     },
     summary="Send a chat message (session form) or a whole conversation (stateless form)",
 )
 async def chat(request: HttpRequest, payload: ChatIn) -> Any:
-    _refuse_agent_runs(request)
+    if caller_dialect(request) == "krev":  # Krev's async chat: an agent run
+        body = await sync_to_async(agent_api.start)(request, payload.dict(exclude_none=True))
+        return Status(202, body)
     raw = _raw(payload)
     if "messages" in raw:
         return await _stateless(request, raw)

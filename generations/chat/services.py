@@ -548,8 +548,8 @@ def message_state(message: ChatMessage) -> str:
     """completed | processing | failed | cancelled."""
     if message.status == "completed" or message.role != ChatRole.ASSISTANT:
         return "completed"
-    if message.generation is None:  # its generation was deleted before it was answered
-        return "failed"
+    if message.generation is None:  # an agent run's answer, or a deleted generation
+        return message.status if message.status in ("processing", "failed") else "failed"
     return MESSAGE_STATE[message.generation.state]
 
 

@@ -10,6 +10,7 @@ NAV = [
     ("creative_director", "Creative Director", "▤"),
     ("chat", "Chat", "✎"),
     ("ads", "Ads", "◩"),
+    ("agent", "Agent", "◈"),
     ("catalog", "Catalog", "◫"),
     ("api_keys", "API keys", "⌘"),
     ("provider_credentials", "Providers", "⇄"),

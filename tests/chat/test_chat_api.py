@@ -332,11 +332,11 @@ def test_deep_think_asks_a_reasoning_model_for_effort_and_keeps_its_reasoning(ko
 def test_a_bearer_key_on_post_chat_is_krevs_agent_runs_not_kolbos_chat(alice_key, chat_team, fake):
     client = Client(headers={"Authorization": f"Bearer {alice_key}"})
     response = post(client, "/api/v1/chat", {"message": "Make three ad concepts"})
-    assert response.status_code == 404
+    assert response.status_code == 202
     body = response.json()
-    assert body["success"] is False and body["code"] == "NOT_FOUND"
-    assert "Agent runs" in body["error"]
-    assert not Generation.objects.exists()
+    assert body["success"] is True and body["data"]["status"] == "queued"
+    assert body["data"]["poll_url"].endswith(f"/api/v1/chat/runs/{body['data']['run_id']}")
+    assert not Generation.objects.filter(type="chat").exists()  # not Kolbo's chat
 
 
 def test_chat_models_are_listed_under_the_raw_type_name_text(kolbo_api):

@@ -20,6 +20,9 @@ Base URL `fake.url + "/v1"` (use `fake.base_url`). `Authorization: Bearer <secre
   `response_format: {"type": "json_object"}` is refused (400) unless a message says "json",
   as OpenAI does. With `tools` in the body and `fake.tool_calls` set (a list of
   {name, arguments}), the non-streamed answer calls them (`finish_reason: "tool_calls"`).
+  `fake.tool_script` scripts multi-turn tool use: a list of turns, each a list of
+  {name, arguments} (or a callable of the messages returning one); each request with
+  `tools` takes the next turn, and once it is empty the answer is text (`fake.reply`).
 - `GET /v1/models` → the model list (the credential check).
 Errors are `{"error": {message, type, param, code}}`; quota is OpenAI's 429
 `insufficient_quota`; content policy is a 400 `content_policy_violation`.
@@ -101,6 +104,7 @@ class OpenAIFake(FakeUpstream):
         # Image edits received: {"fields": {name: value}, "images": [bytes of each part]}.
         self.edit_requests: list[dict] = []
         self.tool_calls: list[dict] | None = None
+        self.tool_script: list = []
 
     @property
     def base_url(self) -> str:
@@ -249,8 +253,11 @@ class OpenAIFake(FakeUpstream):
                 "'response_format' of type 'json_object'.",
                 "invalid_request_error",
             )
+        if body.get("tools") and self.tool_script and not body.get("stream"):
+            turn = self.tool_script.pop(0)
+            return self._tool_call_answer(body, turn(messages) if callable(turn) else turn)
         if body.get("tools") and self.tool_calls and not body.get("stream"):
-            return self._tool_call_answer(body)
+            return self._tool_call_answer(body, self.tool_calls)
         answer = self.reply(messages)
         prompt_chars = sum(len(_text_of(m.get("content"))) for m in messages)
         pieces = [w + " " for w in answer.split(" ")]
@@ -287,14 +294,14 @@ class OpenAIFake(FakeUpstream):
             ),
         )
 
-    def _tool_call_answer(self, body: dict) -> Response:
+    def _tool_call_answer(self, body: dict, turn: list[dict]) -> Response:
         calls = [
             {
                 "id": f"call_{uuid.uuid4().hex[:12]}",
                 "type": "function",
                 "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))},
             }
-            for c in self.tool_calls or []
+            for c in turn
         ]
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
         self.chat_usage = usage

@@ -1,0 +1,1 @@
+"""Agent runs: Krev's async chat (POST /api/v1/chat with a Bearer key)."""
