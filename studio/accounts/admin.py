@@ -60,7 +60,11 @@ class MembershipInline(admin.TabularInline):
 
 
 class GrantCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Negative amounts are adjustments that remove credits.")
+    amount = forms.IntegerField(
+        min_value=-credits.MAX_CREDIT_CHANGE,
+        max_value=credits.MAX_CREDIT_CHANGE,
+        help_text="Negative amounts are adjustments that remove credits.",
+    )
     bucket = forms.ChoiceField(choices=Bucket.choices, initial=Bucket.PACK)
     note = forms.CharField(max_length=255, required=False)
 

@@ -40,6 +40,10 @@ _BUCKET_FIELDS = {
     Bucket.REDEMPTION: "redemption_credits",
 }
 _CAS_ATTEMPTS = 8
+# One grant or adjustment moves at most a trillion credits, so no sum of buckets can leave
+# the ledger's 64-bit columns; larger inputs are a clear error, never an OverflowError.
+MAX_CREDIT_CHANGE = 10**12
+_LEDGER_MAX = 2**63 - 1
 
 
 class AlreadyCharged(Conflict):
@@ -217,6 +221,10 @@ def grant(
         raise InvalidFields(f"Unknown bucket {bucket!r}; use plan, pack or redemption")
     if amount == 0:
         raise InvalidFields("The amount must not be zero")
+    if abs(amount) > MAX_CREDIT_CHANGE:
+        raise InvalidFields(
+            f"The amount must be between -{MAX_CREDIT_CHANGE:,} and {MAX_CREDIT_CHANGE:,} credits"
+        )
     if amount < 0 and kind != LedgerKind.ADJUSTMENT:
         raise InvalidFields("Only adjustments can remove credits")
     deltas = (
@@ -233,6 +241,8 @@ def grant(
                     f"The {Bucket(bucket).label.lower()} bucket holds {current}; "
                     f"cannot remove {-amount}"
                 )
+            if before.total + amount > _LEDGER_MAX:
+                raise InvalidFields("The team's balance would exceed what the ledger can hold")
             if _apply(team.pk, before, *deltas):
                 break
         else:  # pragma: no cover

@@ -198,3 +198,12 @@ def test_a_non_staff_user_cannot_reach_the_admin(alice_client):
     response = alice_client.get(reverse("admin:accounts_team_changelist"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_an_out_of_range_grant_is_a_form_error_not_a_server_error(admin_client, team):
+    response = _action(
+        admin_client, "grant_credits", [team], amount="99999999999999999999", bucket="pack"
+    )
+    assert response.status_code == 200
+    assert "less than or equal to 1000000000000" in response.content.decode()
+    assert not LedgerEntry.objects.filter(team=team, kind=LedgerKind.GRANT).exists()
