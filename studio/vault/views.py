@@ -26,12 +26,24 @@ from studio.vault.forms import ApiKeyForm, ProviderCredentialForm
 from studio.vault.models import ApiKey, ProviderCredential
 
 
+# The new key waits in the (server-side) session for exactly one GET after the redirect, so a
+# reload neither re-posts the form nor shows the key a second time.
+_ISSUED_KEY_SESSION = "vault_issued_api_key"
+
+
+def _pop_issued_key(request: HttpRequest, membership: Membership) -> services.IssuedKey | None:
+    stashed = request.session.pop(_ISSUED_KEY_SESSION, None)
+    if not isinstance(stashed, dict):
+        return None
+    key = ApiKey.objects.filter(team=membership.team, uuid=stashed.get("uuid")).first()
+    return services.IssuedKey(key=key, full_key=stashed["full_key"]) if key else None
+
+
 @never_cache  # the response may hold a full key: no-store, never in any cache
 @login_required
 def api_keys(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     membership = get_membership(request, team_uuid)
     form = ApiKeyForm(request.POST or None)
-    issued = None
     if request.method == "POST":
         if not membership.can_write:
             raise PermissionDenied("Viewers cannot create API keys")
@@ -48,19 +60,22 @@ def api_keys(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 field = form_field(exc, form.fields, {"expiresInDays": "expires_in_days"})
                 form.add_error(field, exc.message)
             else:
-                form = ApiKeyForm()
+                request.session[_ISSUED_KEY_SESSION] = {
+                    "uuid": str(issued.key.uuid),
+                    "full_key": issued.full_key,
+                }
+                return redirect("api_keys", team_uuid=membership.team.uuid)
     keys = ApiKey.objects.filter(team=membership.team).select_related("user")
     context = {
         "team": membership.team,
         "membership": membership,
         "form": form,
-        "issued": issued,
+        "issued": _pop_issued_key(request, membership) if request.method == "GET" else None,
         "rows": [(key, services.can_revoke(membership, key)) for key in keys],
         "docs_url": reverse("api:openapi-view"),
         "openapi_url": reverse("api:openapi-json"),
         "api_base": request.build_absolute_uri("/api/v1"),
     }
-    # A created key is rendered in this response only (no redirect through the session).
     return render(request, "vault/api_keys.html", context)
 
 
