@@ -25,7 +25,6 @@ from studio.vault import credentials, services
 from studio.vault.forms import ApiKeyForm, ProviderCredentialForm
 from studio.vault.models import ApiKey, ProviderCredential
 
-
 # The new key waits in the (server-side) session for exactly one GET after the redirect, so a
 # reload neither re-posts the form nor shows the key a second time.
 _ISSUED_KEY_SESSION = "vault_issued_api_key"
