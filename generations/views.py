@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
     HttpResponseStopPolling,
@@ -159,6 +159,12 @@ def _studio_form(
     initial["type"] = generation_type
     form = StudioForm(initial=initial, **kwargs)
     extensions.references().add_pickers(form, team, generation_type)
+    if any(k not in ("type", "csrfmiddlewaretoken") for k in data):
+        # The form shows these values (after Generate, a model switch, an "open in Studio"
+        # link): the price line prices them too, not the defaults.
+        form.pricing_form = _studio_form(  # type: ignore[attr-defined]
+            request, team, generation_type, data, bound=True
+        )
     return form
 
 
@@ -175,8 +181,9 @@ def _quote_context(form: StudioForm, team: Team) -> dict[str, Any]:
     if form.model is None:
         context["quote_error"] = "No model can do this yet; an admin can enable one."
         return context
+    priced = getattr(form, "pricing_form", form)
     try:
-        validated = params.validate(form.generation_type, form.preview_request(), form.model)
+        validated = params.validate(priced.generation_type, priced.preview_request(), priced.model)
         quote = pricing.quote(form.model, form.generation_type, validated)
     except StudioError as exc:
         context["quote_error"] = exc.message
@@ -288,12 +295,21 @@ def _started_response(
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def studio_quote(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
-    """The cost preview line for the form's current values (priced, never charged)."""
+    """The cost preview line for the form's current values (priced, never charged), or the
+    whole form re-drawn for them (a model switch). The page POSTs, so a long prompt never
+    lands in a URL; nothing changes either way."""
     membership = get_membership(request, team_uuid)
     team = membership.team
-    form = _studio_form(request, team, _type_from(request.GET), request.GET, bound=True)
+    data = request.POST if request.method == "POST" else request.GET
+    generation_type = _type_from(data)
+    if _htmx_target(request) == "studio-form":
+        form = _studio_form(request, team, generation_type, data, bound=False)
+        return render(
+            request, "generations/studio.html#studio-form", _form_context(request, membership, form)
+        )
+    form = _studio_form(request, team, generation_type, data, bound=True)
     context = _form_context(request, membership, form)
     return render(request, "generations/studio.html#cost", context)
 
@@ -451,6 +467,12 @@ def generation_detail(request: HttpRequest, team_uuid: UUID, generation_uuid: UU
         "polling": generation.is_active,
         "net_credits": generation.credits_charged - generation.credits_refunded,
     }
+    if _is_htmx(request) and _htmx_target(request) == "detail-body":
+        response = render(request, "generations/detail.html#detail-body", context)
+        # A finished job may have refunded: the balance badge re-reads itself.
+        return (
+            response if generation.is_active else trigger_client_event(response, "credits-changed")
+        )
     return render(request, "generations/detail.html", context)
 
 

@@ -238,6 +238,52 @@ def test_starting_an_image_from_the_form_charges_the_price_and_prepends_a_card(
         assert str(asset.uuid) in card
 
 
+def test_after_generate_the_price_line_still_prices_the_kept_image_count(funded_team, alice_client):
+    response = alice_client.post(
+        studio_url(funded_team),
+        {"type": "image", "model": "auto", "prompt": "a kite", "count": "4"},
+        **HTMX,
+    )
+    form = response.content.decode().split('id="studio-form"', 1)[1]
+    assert '<option value="4" selected>' in form
+    assert 'data-testid="cost-credits">160<' in form
+
+
+def test_a_studio_link_with_settings_prices_those_settings(funded_team, alice_client):
+    page = alice_client.get(studio_url(funded_team, type="image", count="3")).content.decode()
+    assert 'data-testid="cost-credits">120<' in page
+
+
+def test_the_price_preview_is_posted_so_a_long_prompt_never_reaches_a_url(
+    funded_team, alice_client
+):
+    page = alice_client.get(studio_url(funded_team)).content.decode()
+    quote_url = reverse("studio_quote", args=[funded_team.uuid])
+    assert f'hx-post="{quote_url}"' in page and f'hx-get="{quote_url}' not in page
+    prompt = "a very long prompt, " * 2000
+    response = alice_client.post(
+        quote_url, {"type": "image", "prompt": prompt, "count": "2"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert 'data-testid="cost-credits">80<' in response.content.decode()
+
+
+def test_switching_the_model_redraws_the_form_by_post_and_keeps_the_prompt(
+    funded_team, alice_client
+):
+    response = alice_client.post(
+        reverse("studio_quote", args=[funded_team.uuid]),
+        {"type": "image", "model": "auto", "prompt": "a kite over the dunes", "count": "2"},
+        HTTP_HX_TARGET="studio-form",
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="studio-form"')
+    assert "a kite over the dunes" in body
+    assert 'data-testid="cost-credits">80<' in body
+    assert not Generation.objects.exists()
+
+
 def test_starting_without_javascript_redirects_back_to_the_studio(funded_team, alice_client):
     response = alice_client.post(
         studio_url(funded_team), {"type": "sound", "prompt": "rain on a tin roof", "duration": "3"}
@@ -528,6 +574,27 @@ def test_the_detail_page_of_a_running_job_polls_and_offers_cancel(funded_team, a
     page = alice_client.get(detail_url(job)).content.decode()
     assert page.count("every 2s") == 1
     assert action_url("cancel", job) in page
+
+
+def test_the_detail_page_of_a_running_job_refreshes_header_actions_and_cost_together(
+    funded_team, alice, alice_client
+):
+    job = running(funded_team, alice)
+    headers = {**HTMX, "HTTP_HX_TARGET": "detail-body"}
+    while_running = alice_client.get(detail_url(job), **headers).content.decode()
+    assert while_running.lstrip().startswith('<div id="detail-body"')
+    assert "every 2s" in while_running and 'data-testid="cancel"' in while_running
+    assert "<html" not in while_running
+
+    Generation.objects.filter(pk=job.pk).update(state=S.QUEUED, progress=0)
+    run(job)  # a worker finishes it between two polls
+    finished_body = alice_client.get(detail_url(job), **headers)
+    body = finished_body.content.decode()
+    assert "every 2s" not in body  # the poll stops with the finished page
+    assert 'data-testid="cancel"' not in body and "Queued" not in body
+    assert 'data-testid="rerun"' in body and 'data-testid="download"' in body
+    assert 'data-state="succeeded"' in body
+    assert "credits-changed" in finished_body["HX-Trigger"]
 
 
 # --- the Gallery ------------------------------------------------------------------------------

@@ -1,0 +1,70 @@
+"""In Chromium: a running job's detail page turns into the finished page without a reload, and
+the Studio's price line follows the image count after Generate."""
+
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from generations.models import Generation, GenerationState
+from studio.accounts import credits
+from studio.accounts.models import Bucket
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD, transactional
+from tests.generations.helpers import run, start
+
+pytestmark = [pytest.mark.browser, transactional]
+
+
+def _shots(page, name: str) -> None:
+    if not os.environ.get("STUDIO_SCREENSHOTS"):
+        return
+    os.makedirs("test-artifacts", exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=f"test-artifacts/{name}-1440.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    page.screenshot(path=f"test-artifacts/{name}-390.png", full_page=True)
+    page.set_viewport_size(size)
+
+
+def test_the_detail_page_of_a_running_job_turns_into_the_finished_page_without_reload(
+    page, team, alice
+):
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    job = start(team, alice, "image", {"prompt": "a lighthouse at dusk", "count": 2})
+    Generation.objects.filter(pk=job.pk).update(state=GenerationState.RUNNING, progress=40)
+    sign_in(page, alice.email, PASSWORD)
+    page.goto(f"/t/{team.uuid}/gallery/{job.uuid}/")
+    page.evaluate("window.__stillHere = true")
+    header = page.locator(".page-head")
+    expect(header.get_by_test_id("job-state")).to_have_text("Running")
+    expect(header.get_by_test_id("cancel")).to_be_visible()
+    _shots(page, "detail-running")
+
+    Generation.objects.filter(pk=job.pk).update(state=GenerationState.QUEUED, progress=0)
+    run(job)  # a worker finishes it
+
+    expect(header.get_by_test_id("job-state")).to_have_text("Succeeded", timeout=8000)
+    expect(page.locator(".page-head").get_by_test_id("rerun")).to_be_visible()
+    expect(page.get_by_test_id("cancel")).to_have_count(0)
+    expect(page.get_by_test_id("download")).to_have_count(2)
+    assert page.evaluate("window.__stillHere") is True
+    _shots(page, "detail-finished")
+
+
+def test_the_price_line_follows_the_image_count_after_generate(page, team, alice):
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    sign_in(page, alice.email, PASSWORD)
+    page.goto(f"/t/{team.uuid}/studio/")
+    page.fill("textarea[name=prompt]", "a lighthouse at dusk, " * 400)  # ~9,000 characters
+    page.select_option("select[name=count]", "4")
+    expect(page.get_by_test_id("cost-credits")).to_have_text("160")
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("job-card")).to_have_count(1)
+    expect(page.locator("select[name=count]")).to_have_value("4")
+    expect(page.get_by_test_id("cost-credits")).to_have_text("160")
+    page.select_option("select[name=count]", "2")
+    expect(page.get_by_test_id("cost-credits")).to_have_text("80")
+    _shots(page, "studio-after-generate")
