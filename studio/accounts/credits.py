@@ -273,6 +273,21 @@ def _reset_plan_bucket(
     )
 
 
+def start_first_period(team: Team, allowance: int, *, now: datetime) -> LedgerEntry:
+    """A new team's first plan period with `allowance` credits instead of the plan's."""
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(
+            plan_period_start=now, plan_renews_at=add_months(now)
+        )
+        return _reset_plan_bucket(
+            team.pk,
+            allowance,
+            f"plan:{team.uuid}:{now:%Y-%m-%dT%H:%M}",
+            "Starting credits of a new team",
+            None,
+        )
+
+
 def reset_plan_if_due(team: Team, *, now: datetime | None = None) -> LedgerEntry | None:
     """Start the team's next plan period: the plan bucket is set to the monthly allowance.
 

@@ -122,10 +122,12 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_create(request: HttpRequest) -> HttpResponse:
+    if not services.can_create_team(_user(request)):
+        return render(request, "accounts/team_create_closed.html", status=403)
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.create_team(form.cleaned_data["name"], _user(request))
+            team = services.create_own_team(form.cleaned_data["name"], _user(request))
         except StudioError as exc:
             form.add_error("name", exc.message)
         else:
