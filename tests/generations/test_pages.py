@@ -125,8 +125,14 @@ def test_viewers_see_the_pages_but_get_403_on_every_write(funded_team, alice, ve
     assert balance(funded_team) == before
     assert Generation.objects.filter(team=funded_team).count() == 2
     page = vera_client.get(studio_url(funded_team)).content.decode()
-    assert "only members can generate" in page
     assert 'data-testid="generate"' not in page
+
+
+def test_a_viewer_sees_a_read_only_notice_instead_of_the_studio_form(funded_team, vera_client):
+    page = vera_client.get(studio_url(funded_team)).content.decode()
+    assert 'data-testid="read-only-notice"' in page
+    assert "not start new ones" in page
+    assert 'id="generate-form"' not in page and "<textarea" not in page
 
 
 # --- the Studio form --------------------------------------------------------------------------
