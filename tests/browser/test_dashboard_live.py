@@ -68,3 +68,33 @@ def test_the_price_line_follows_the_image_count_after_generate(page, team, alice
     page.select_option("select[name=count]", "2")
     expect(page.get_by_test_id("cost-credits")).to_have_text("80")
     _shots(page, "studio-after-generate")
+
+
+def test_a_viewer_sees_a_read_only_studio_and_friendly_error_pages(
+    browser, live_server, team, vera
+):
+    for width, height in ((1440, 900), (390, 844)):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": height}
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(10_000)
+            sign_in(page, vera.email, PASSWORD)
+            page.goto(f"/t/{team.uuid}/studio/")
+            expect(page.get_by_test_id("read-only-notice")).to_be_visible()
+            expect(page.locator("#generate-form")).to_have_count(0)
+            expect(page.locator("textarea, select, button[type=submit]:not(.link)")).to_have_count(
+                0
+            )
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            if os.environ.get("STUDIO_SCREENSHOTS"):
+                page.screenshot(path=f"test-artifacts/studio-viewer-{width}.png", full_page=True)
+            page.goto(f"/t/{team.uuid}/gallery/00000000-0000-4000-8000-000000000000/")
+            expect(page.get_by_test_id("error-404")).to_be_visible()
+            expect(page.get_by_role("link", name=f"Back to {team.name}")).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            if os.environ.get("STUDIO_SCREENSHOTS"):
+                page.screenshot(path=f"test-artifacts/error-404-{width}.png", full_page=True)
+        finally:
+            context.close()
