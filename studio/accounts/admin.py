@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from studio import audit
 from studio.accounts import credits
 from studio.accounts.models import (
     Bucket,
@@ -138,15 +140,25 @@ class TeamAdmin(admin.ModelAdmin):
             kind = LedgerKind.GRANT if amount > 0 else LedgerKind.ADJUSTMENT
             done = 0
             for team in queryset:
+                note = form.cleaned_data["note"] or "Granted by an administrator"
                 try:
-                    credits.grant(
-                        team,
-                        amount,
-                        bucket=form.cleaned_data["bucket"],
-                        kind=kind,
-                        note=form.cleaned_data["note"] or "Granted by an administrator",
-                        user=request.user,  # type: ignore[arg-type]
-                    )
+                    with transaction.atomic():
+                        entry = credits.grant(
+                            team,
+                            amount,
+                            bucket=form.cleaned_data["bucket"],
+                            kind=kind,
+                            note=note,
+                            user=request.user,  # type: ignore[arg-type]
+                        )
+                        before = entry.balance_after - entry.amount
+                        audit.record(
+                            request.user,
+                            team,
+                            "grant credits",
+                            {"credits": (before, entry.balance_after)},
+                            reason=note,
+                        )
                     done += 1
                 except StudioError as exc:
                     self.message_user(request, f"{team}: {exc.message}", messages.ERROR)
@@ -170,7 +182,10 @@ class TeamAdmin(admin.ModelAdmin):
         form = ChangePlanForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             for team in queryset:
-                credits.set_team_plan(team, form.cleaned_data["plan"], user=request.user)  # type: ignore[arg-type]
+                with transaction.atomic():
+                    old_plan = team.plan
+                    credits.set_team_plan(team, form.cleaned_data["plan"], user=request.user)  # type: ignore[arg-type]
+                    audit.record(request.user, team, "change plan", {"plan": (old_plan, team.plan)})
             self.message_user(request, f"Plan changed for {queryset.count()} team(s).")
             return None
         return render(
