@@ -1,10 +1,14 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from studio import audit
 from studio.accounts import credits
@@ -80,9 +84,11 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "plan",
+        "balance",
         "plan_credits",
         "pack_credits",
         "redemption_credits",
+        "spent_30_days",
         "plan_renews_at",
         "created_at",
     ]
@@ -118,6 +124,36 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["grant_credits", "change_plan"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        since = timezone.now() - timedelta(days=30)
+        # Debits net of their refunds over the last 30 days: what the team actually used.
+        spent = (
+            LedgerEntry.objects.filter(
+                team=OuterRef("pk"),
+                kind__in=[LedgerKind.DEBIT, LedgerKind.REFUND],
+                created_at__gte=since,
+            )
+            .values("team")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                spent_recently=Coalesce(Subquery(spent), Value(0)) * -1,
+                balance_total=F("plan_credits") + F("pack_credits") + F("redemption_credits"),
+            )
+        )
+
+    @admin.display(description="Balance", ordering="balance_total")
+    def balance(self, team: Team) -> str:
+        return f"{team.balance_total:,}"  # type: ignore[attr-defined]
+
+    @admin.display(description="Spent, 30 days", ordering="spent_recently")
+    def spent_30_days(self, team: Team) -> str:
+        return f"{team.spent_recently:,}"  # type: ignore[attr-defined]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
         # The plan is changed through the action so that the ledger records it.
         return [*self.readonly_fields, "plan"] if obj else list(self.readonly_fields)
@@ -126,8 +162,6 @@ class TeamAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from django.utils import timezone
-
         obj.plan_renews_at = timezone.now()
         super().save_model(request, obj, form, change)
         credits.reset_plan_if_due(obj)
