@@ -9,7 +9,9 @@ of jobs, and never reaches an upstream.
 
 from __future__ import annotations
 
+import tempfile
 import uuid as uuid_lib
+import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,12 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
@@ -558,6 +561,68 @@ def generation_rerun(request: HttpRequest, team_uuid: UUID, generation_uuid: UUI
     return response
 
 
+MAX_ZIP_GENERATIONS = 100
+
+
+def _zip_response(rows: list[tuple[Asset, Generation]], filename: str) -> FileResponse:
+    """The files in one zip, each under its download name; spooled to disk past 16 MB."""
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:
+        for asset, generation in rows:
+            with (
+                asset.file.open("rb") as source,
+                archive.open(assets.download_name(asset, generation), "w") as target,
+            ):
+                while chunk := source.read(1024 * 1024):
+                    target.write(chunk)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=filename, content_type="application/zip"
+    )
+
+
+def _outputs(generations: list[Generation]) -> list[tuple[Asset, Generation]]:
+    return [
+        (a, g)
+        for g in generations
+        for a in sorted(g.assets.all(), key=lambda a: a.index)
+        if a.role == AssetRole.OUTPUT and a.file and a.file.name
+    ]
+
+
+@login_required
+@require_GET
+def generation_zip(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+    """Every file of one job (a batch of variants) in a zip with meaningful names."""
+    membership = get_membership(request, team_uuid)
+    generation = team_object(card_queryset(membership.team), membership.team, uuid=generation_uuid)
+    rows = _outputs([generation])
+    if not rows:
+        raise Http404("This generation has no files")
+    name = assets.download_name(rows[0][0], generation).rsplit("-", 1)[0]
+    return _zip_response(rows, f"{name}.zip")
+
+
+@login_required
+@require_POST
+def gallery_zip(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The files of the generations picked in the Gallery, in one zip."""
+    membership = get_membership(request, team_uuid)
+    wanted = []
+    for value in request.POST.getlist("g")[:MAX_ZIP_GENERATIONS]:
+        try:
+            wanted.append(uuid_lib.UUID(value))
+        except ValueError:
+            continue
+    picked = list(card_queryset(membership.team).filter(uuid__in=wanted)) if wanted else []
+    rows = _outputs(picked)
+    if not rows:
+        messages.error(request, "Pick finished results to download.")
+        return redirect("gallery", team_uuid=membership.team.uuid)
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    return _zip_response(rows, f"{slugify(membership.team.name) or 'studio'}-{stamp}.zip")
+
+
 # --- media -------------------------------------------------------------------------------------
 
 
@@ -568,15 +633,21 @@ def media_file(
     """Serve a stored result to anyone holding a valid signed link (no session, no key)."""
     if not assets.verify(str(asset_uuid), variant, request.GET.get("e"), request.GET.get("s")):
         raise Http404
-    asset = Asset.objects.filter(uuid=asset_uuid).first()
+    asset = Asset.objects.filter(uuid=asset_uuid).select_related("generation").first()
     if asset is None:
         raise Http404
     field = asset.thumbnail if variant == "thumb" else asset.file
     if not field or not field.name:
         raise Http404
     content_type = "image/webp" if variant == "thumb" else asset.mime_type
-    # The name in the link is not signed: a download is named after the stored file.
-    download = Path(field.name).name if request.GET.get("download") == "1" else None
+    # The name in the link is not signed: a download is named from the job, never the URL.
+    download = None
+    if request.GET.get("download") == "1":
+        download = (
+            Path(field.name).name
+            if variant == "thumb"
+            else assets.download_name(asset, asset.generation)
+        )
     return media.stored_file_response(request, field.name, content_type, download_name=download)
 
 
