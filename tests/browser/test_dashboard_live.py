@@ -98,3 +98,36 @@ def test_a_viewer_sees_a_read_only_studio_and_friendly_error_pages(
                 page.screenshot(path=f"test-artifacts/error-404-{width}.png", full_page=True)
         finally:
             context.close()
+
+
+def test_the_lightbox_steps_through_variants_with_the_keyboard_and_a_batch_zips(page, team, alice):
+    import io
+    import zipfile
+
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    job = run(start(team, alice, "image", {"prompt": "Three kites", "count": 3}))
+    sign_in(page, alice.email, PASSWORD)
+    page.goto(f"/t/{team.uuid}/gallery/{job.uuid}/")
+    page.get_by_test_id("lightbox-open").nth(0).click()
+    lightbox = page.get_by_test_id("lightbox")
+    expect(lightbox).to_be_visible()
+    expect(page.get_by_test_id("lightbox-count")).to_have_text("1 / 3")
+    first = lightbox.locator("img").get_attribute("src")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("lightbox-count")).to_have_text("2 / 3")
+    assert lightbox.locator("img").get_attribute("src") != first
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_test_id("lightbox-count")).to_have_text("3 / 3")
+    _shots(page, "lightbox")
+    page.keyboard.press("Escape")
+    expect(lightbox).to_be_hidden()
+
+    with page.expect_download() as download_info:
+        page.get_by_test_id("download-zip").click()
+    download = download_info.value
+    short = str(job.uuid)[:8]
+    assert download.suggested_filename == f"three-kites-{short}.zip"
+    with open(download.path(), "rb") as archive:
+        names = zipfile.ZipFile(io.BytesIO(archive.read())).namelist()
+    assert names == [f"three-kites-{short}-{n}.png" for n in (1, 2, 3)]
