@@ -21,7 +21,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -239,14 +239,38 @@ def studio(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     team = membership.team
     if request.method == "POST":
         return _start_from_form(request, team_uuid)
-    generation_type = _type_from(request.GET)
-    form = _studio_form(request, team, generation_type, request.GET, bound=False)
+    data = request.GET
+    if request.GET.get("from"):  # "Open in Studio": a past job's settings, by its id
+        data = _settings_of(_generation_or_404(team, request.GET["from"]))
+    generation_type = _type_from(data)
+    form = _studio_form(request, team, generation_type, data, bound=False)
     context = _form_context(request, membership, form)
     if _htmx_target(request) == "studio-form":
         return render(request, "generations/studio.html#studio-form", context)
     recent = decorate(list(card_queryset(team)[:RECENT_CARDS]))
     context.update({"recent": recent, **_poller_context(team, recent)})
     return render(request, "generations/studio.html", context)
+
+
+def _generation_or_404(team: Team, value: str) -> Generation:
+    try:
+        wanted = uuid_lib.UUID(value)
+    except ValueError:
+        raise Http404("No such generation") from None
+    return team_object(card_queryset(team), team, uuid=wanted)
+
+
+def _settings_of(generation: Generation) -> QueryDict:
+    """A past job's settings as the Studio form's values (the link names only the job, so a
+    long prompt never travels in a URL)."""
+    data = QueryDict(mutable=True)
+    for key, value in services.rerun_request(generation).items():
+        if isinstance(value, bool):
+            data[key] = "on" if value else ""
+        elif isinstance(value, (str, int, float)):
+            data[key] = str(value)
+    data["type"] = generation.type
+    return data
 
 
 def _start_from_form(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
@@ -360,6 +384,8 @@ def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     active_filters = False
     if filters.is_bound and filters.is_valid():
         data = filters.cleaned_data
+        if data.get("q", "").strip():
+            queryset = queryset.filter(prompt__icontains=data["q"].strip())
         if data.get("type"):
             queryset = queryset.filter(type=data["type"])
         if data.get("state") == "active":
@@ -376,7 +402,9 @@ def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
             queryset = queryset.filter(
                 created_at__lt=start_of_day(data["until"] + timedelta(days=1))
             )
-        active_filters = any(data.get(k) for k in ("type", "state", "member", "since", "until"))
+        active_filters = any(
+            data.get(k) for k in ("q", "type", "state", "member", "since", "until")
+        )
     page = CappedPaginator(queryset, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     tiles = decorate(list(page.object_list))
     query = {k: v for k, v in request.GET.items() if k != "page" and v}

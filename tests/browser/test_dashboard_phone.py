@@ -54,3 +54,31 @@ def test_the_api_keys_page_and_the_ledger_fit_the_screen(
                 assert fits and lines == 1, f"amount cut: {cell.inner_text()!r}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1440, 900)])
+def test_the_gallery_search_and_a_detail_page_fit_the_screen(
+    browser, live_server, team, alice, width, height
+):
+    from tests.generations.helpers import run, start
+
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    job = run(start(team, alice, "image", {"prompt": "a kite over the dunes", "count": 2}))
+    run(start(team, alice, "image", {"prompt": "a lighthouse at dusk"}))
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": height}
+    )
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in(page, alice.email, PASSWORD)
+        page.goto(f"/t/{team.uuid}/gallery/?q=kite")
+        assert page.get_by_test_id("tile").count() == 1
+        _shot(page, f"gallery-search-{width}")
+        for path in ("gallery/?q=kite", f"gallery/{job.uuid}/", f"studio/?from={job.uuid}"):
+            page.goto(f"/t/{team.uuid}/{path}")
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"/{path} is {scroll}px wide on a {width}px screen"
+        _shot(page, f"open-in-studio-{width}")
+    finally:
+        context.close()

@@ -664,3 +664,44 @@ def test_the_gallery_list_is_a_constant_number_of_queries(
     with CaptureQueriesContext(connection) as many:
         alice_client.get(url)
     assert len(few) == len(many)
+
+
+def test_the_gallery_finds_generations_by_words_in_the_prompt(funded_team, alice, alice_client):
+    kite = finished(funded_team, alice, prompt="A red KITE over green hills")
+    finished(funded_team, alice, prompt="a lighthouse at dusk")
+    response = alice_client.get(reverse("gallery", args=[funded_team.uuid]), {"q": " kite "})
+    body = response.content.decode()
+    assert body.count('data-testid="tile"') == 1 and str(kite.uuid) in body
+    assert "1 generation matches these filters" in body
+    empty = alice_client.get(reverse("gallery", args=[funded_team.uuid]), {"q": "submarine"})
+    assert "Nothing matches these filters" in empty.content.decode()
+
+
+def test_open_in_studio_fills_the_form_with_the_jobs_settings(funded_team, alice, alice_client):
+    job = finished(
+        funded_team, alice, prompt="a kite over dunes", count="3", aspect_ratio="16:9", hd=True
+    )
+    detail = alice_client.get(detail_url(job)).content.decode()
+    link = f"{reverse('studio', args=[funded_team.uuid])}?from={job.uuid}"
+    assert link in detail
+    form = alice_client.get(link).content.decode()
+    assert ">\na kite over dunes</textarea>" in form
+    assert '<option value="3" selected>' in form
+    assert '<option value="16:9" selected>' in form
+    assert 'data-testid="cost-credits">240<' in form  # 3 HD images
+    assert "seed" not in form.split('id="studio-form"')[1].split("</form>")[0].lower()
+
+
+def test_open_in_studio_with_another_teams_job_is_404(
+    funded_team, other_team, charlie, alice_client
+):
+    from studio.accounts import credits as ledger
+
+    ledger.grant(other_team, 1000)
+    foreign = finished(other_team, charlie)
+    url = f"{reverse('studio', args=[funded_team.uuid])}?from={foreign.uuid}"
+    assert alice_client.get(url).status_code == 404
+    assert (
+        alice_client.get(f"{reverse('studio', args=[funded_team.uuid])}?from=nope").status_code
+        == 404
+    )
