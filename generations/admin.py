@@ -14,7 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from generations import services
-from generations.models import ACTIVE_STATES, AIModel, Generation
+from generations.forms import unit_label
+from generations.models import ACTIVE_STATES, AIModel, Generation, PricingUnit
 from studio import audit
 from studio.errors import StudioError
 
@@ -25,10 +26,10 @@ class AIModelAdmin(admin.ModelAdmin):
         "identifier",
         "name",
         "provider",
-        "types",
+        "does",
         "enabled",
         "credit",
-        "pricing_unit",
+        "unit",
         "sort_order",
         "recommended",
     ]
@@ -64,6 +65,16 @@ class AIModelAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    @admin.display(description="Types")
+    def does(self, model: AIModel) -> str:
+        return ", ".join(model.types or [])
+
+    @admin.display(description="Credits per", ordering="pricing_unit")
+    def unit(self, model: AIModel) -> str:
+        if model.pricing_unit == PricingUnit.PER_1K_TOKENS:
+            return "1K tokens"
+        return unit_label(model).removeprefix("credits").removeprefix(" / ") or "generation"
 
     def save_model(self, request: HttpRequest, obj: AIModel, form: Any, change: bool) -> None:
         with transaction.atomic():
