@@ -437,6 +437,39 @@ def daily_usage(team: Team, days: int = 30) -> list[tuple[date, int]]:
     ]
 
 
+@dataclass(frozen=True)
+class MemberUsage:
+    user: User | None  # None: charges without a person (a system task)
+    spent: int  # debits net of their refunds
+    charges: int
+
+
+def usage_by_member(team: Team, days: int = 30) -> list[MemberUsage]:
+    """Credits each member spent over the last `days` days (debits net of their refunds;
+    a debit carries the member who started it, its refund shares its cause), biggest first."""
+    since = timezone.now() - timedelta(days=days)
+    debits = LedgerEntry.objects.filter(team=team, kind=LedgerKind.DEBIT, created_at__gte=since)
+    refunded = {
+        cause: amount
+        for cause, amount in LedgerEntry.objects.filter(
+            team=team,
+            kind=LedgerKind.REFUND,
+            cause__in=debits.values("cause"),
+        ).values_list("cause", "amount")
+    }
+    totals: dict[int | None, list[int]] = {}
+    for user_id, cause, amount in debits.values_list("created_by_id", "cause", "amount"):
+        row = totals.setdefault(user_id, [0, 0])
+        row[0] += -amount - refunded.get(cause, 0)
+        row[1] += 1
+    users = User.objects.in_bulk([uid for uid in totals if uid is not None])
+    rows = [
+        MemberUsage(users.get(uid) if uid is not None else None, spent, count)
+        for uid, (spent, count) in totals.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.spent, r.user.display_name if r.user else ""))
+
+
 class DayOf(TruncDate):
     """The UTC day of a timestamp, cut by the database itself (SQLite's native `date()`).
 

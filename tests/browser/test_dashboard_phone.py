@@ -26,6 +26,7 @@ def test_the_api_keys_page_and_the_ledger_fit_the_screen(
     create_api_key(team, alice, "A deploy bot with a long descriptive name", scopes=["images"])
     for i in range(5):
         credits.grant(team, 987_654_321 + i, bucket=Bucket.PACK, note=f"Invoice {i}")
+    credits.debit(team, 1_234_567, "generation:phone-test", user=alice)
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": width, "height": height}
     )
