@@ -318,7 +318,9 @@ def _started_response(
     context = _form_context(request, membership, fresh_form)
     context.update({"g": card, "polling": card.is_active, "started": True})
     response = render(request, "generations/studio.html#started", context)
-    return trigger_client_event(response, "credits-changed")
+    response = trigger_client_event(response, "credits-changed")
+    # The browser watches the job, for a toast wherever in the dashboard it finishes.
+    return trigger_client_event(response, "job-started", {"id": str(card.uuid)})
 
 
 @login_required

@@ -130,3 +130,30 @@ document.querySelectorAll("[data-dropzone]").forEach((zone) => {
     dialog.showModal();
   });
 })();
+
+// Jobs started from this browser are watched (localStorage, shared by tabs); the credit
+// badge's poll sends their ids and answers with a toast for each that finished.
+(() => {
+  const KEY = "studio.watchedJobs";
+  const read = () => {
+    try {
+      return JSON.parse(localStorage.getItem(KEY) || "[]");
+    } catch {
+      return [];
+    }
+  };
+  const write = (ids) => localStorage.setItem(KEY, JSON.stringify(ids.slice(-50)));
+  window.studioWatched = read;
+  document.addEventListener("job-started", (event) => write([...read(), event.detail.id]));
+  document.addEventListener("jobs-finished", (event) => {
+    const done = new Set(event.detail.ids);
+    write(read().filter((id) => !done.has(id)));
+  });
+  // While something is watched, ask a little more often than the badge's own 20 s.
+  setInterval(() => {
+    const badge = document.getElementById("credit-badge");
+    if (badge && read().length && document.visibilityState === "visible" && window.htmx) {
+      window.htmx.trigger(badge, "notices-check");
+    }
+  }, 4000);
+})();

@@ -17,8 +17,9 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
-from studio.accounts import credits, services
+from studio.accounts import credits, notices, services
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.forms import (
     InviteForm,
@@ -410,9 +411,19 @@ def _usage_bars(usage: list, peak: int) -> list[dict[str, object]]:
 
 @login_required
 def credit_badge(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The balance, and toasts for watched jobs that finished (the page's one poll)."""
     membership = get_membership(request, team_uuid)
     membership.team.refresh_from_db(fields=["plan_credits", "pack_credits", "redemption_credits"])
-    return render(request, "partials/credit_badge.html", {"current_team": membership.team})
+    watched = request.GET.get("watch", "").split(",")
+    found = notices.collect(membership.team, watched)
+    response = render(
+        request,
+        "partials/credit_badge.html",
+        {"current_team": membership.team, "notices": found},
+    )
+    if found:
+        response = trigger_client_event(response, "jobs-finished", {"ids": [n.key for n in found]})
+    return response
 
 
 @login_required

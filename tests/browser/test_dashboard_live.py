@@ -131,3 +131,22 @@ def test_the_lightbox_steps_through_variants_with_the_keyboard_and_a_batch_zips(
     with open(download.path(), "rb") as archive:
         names = zipfile.ZipFile(io.BytesIO(archive.read())).namelist()
     assert names == [f"three-kites-{short}-{n}.png" for n in (1, 2, 3)]
+
+
+def test_a_toast_says_when_a_job_started_here_finishes_on_another_page(page, team, alice):
+    credits.grant(team, 1000, bucket=Bucket.PACK)
+    sign_in(page, alice.email, PASSWORD)
+    page.goto(f"/t/{team.uuid}/studio/")
+    page.fill("textarea[name=prompt]", "a kite over the dunes")
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("job-card")).to_have_count(1)
+    job = Generation.objects.get(team=team)
+    page.goto(f"/t/{team.uuid}/credits/")
+    expect(page.get_by_test_id("toast")).to_have_count(0)
+    run(job)  # a worker finishes it while the user reads the Credits page
+    toast = page.get_by_test_id("toast")
+    expect(toast).to_contain_text("Image is ready", timeout=10_000)
+    _shots(page, "toast")
+    assert page.evaluate("window.studioWatched()") == []
+    toast.click()
+    page.wait_for_url(f"**/gallery/{job.uuid}/")
