@@ -184,9 +184,9 @@ def _quote_context(form: StudioForm, team: Team) -> dict[str, Any]:
     if form.model is None:
         context["quote_error"] = "No model can do this yet; an admin can enable one."
         return context
-    priced = getattr(form, "pricing_form", form)
+    priced: StudioForm = getattr(form, "pricing_form", form)
     try:
-        validated = params.validate(priced.generation_type, priced.preview_request(), priced.model)
+        validated = params.validate(priced.generation_type, priced.preview_request(), form.model)
         quote = pricing.quote(form.model, form.generation_type, validated)
     except StudioError as exc:
         context["quote_error"] = exc.message
@@ -239,7 +239,7 @@ def studio(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     team = membership.team
     if request.method == "POST":
         return _start_from_form(request, team_uuid)
-    data = request.GET
+    data: QueryDict = request.GET
     if request.GET.get("from"):  # "Open in Studio": a past job's settings, by its id
         data = _settings_of(_generation_or_404(team, request.GET["from"]))
     generation_type = _type_from(data)
@@ -622,7 +622,9 @@ def _outputs(generations: list[Generation]) -> list[tuple[Asset, Generation]]:
 
 @login_required
 @require_GET
-def generation_zip(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID) -> HttpResponse:
+def generation_zip(
+    request: HttpRequest, team_uuid: UUID, generation_uuid: UUID
+) -> HttpResponseBase:
     """Every file of one job (a batch of variants) in a zip with meaningful names."""
     membership = get_membership(request, team_uuid)
     generation = team_object(card_queryset(membership.team), membership.team, uuid=generation_uuid)
@@ -635,7 +637,7 @@ def generation_zip(request: HttpRequest, team_uuid: UUID, generation_uuid: UUID)
 
 @login_required
 @require_POST
-def gallery_zip(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+def gallery_zip(request: HttpRequest, team_uuid: UUID) -> HttpResponseBase:
     """The files of the generations picked in the Gallery, in one zip."""
     membership = get_membership(request, team_uuid)
     wanted = []

@@ -34,7 +34,7 @@ def _pop_issued_key(request: HttpRequest, membership: Membership) -> services.Is
     stashed = request.session.pop(_ISSUED_KEY_SESSION, None)
     if not isinstance(stashed, dict):
         return None
-    key = ApiKey.objects.filter(team=membership.team, uuid=stashed.get("uuid")).first()
+    key = ApiKey.objects.filter(team=membership.team, uuid=str(stashed.get("uuid", ""))).first()
     return services.IssuedKey(key=key, full_key=stashed["full_key"]) if key else None
 
 
