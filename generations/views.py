@@ -454,6 +454,11 @@ def _price_lines(generation: Generation) -> list[str]:
 PARAMETER_LABELS = {
     "hd": "HD",
     "image_url": "Source image",
+    "reference_images": "Reference images",
+    "product_ids": "Products",
+    "visual_dna_ids": "Visual DNA",
+    "moodboard_id": "Moodboard",
+    "preset_id": "Style preset",
     "source_images": "Edited images",
     "count": "Images",
     "vocal_gender": "Vocals",
@@ -461,22 +466,58 @@ PARAMETER_LABELS = {
 }
 
 
-def _parameters(generation: Generation) -> list[tuple[str, str]]:
+def _linked_media(team: Team, values: list[Any]) -> list[tuple[str, str]]:
+    """Studio result links or references → (a name, the result's detail page)."""
+    wanted: dict[str, str] = {}
+    for value in values:
+        link = media.parse_own_link(str(value)) if isinstance(value, str) else None
+        if link is not None and link.kind is media.ASSET_LINKS:
+            wanted[str(value)] = link.uuid
+    found = {
+        str(a.uuid): a
+        for a in Asset.objects.filter(uuid__in=wanted.values(), generation__team=team)
+        .select_related("generation")
+        .only("uuid", "generation__uuid", "generation__prompt", "generation__type")
+    }
+    rows = []
+    for value in values:
+        asset = found.get(wanted.get(str(value), ""))
+        if asset is None:
+            rows.append(("an image", ""))
+            continue
+        prompt = asset.generation.prompt[:40] or asset.generation.get_type_display()
+        url = reverse("gallery_detail", args=[team.uuid, asset.generation.uuid])
+        rows.append((f"Result: {prompt}", url))
+    return rows
+
+
+def _parameters(generation: Generation) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(label, text, links) per parameter: catalog ids and Studio results become names with
+    links, durations get their unit."""
     rows = []
     for key, value in generation.params.items():
         if value in (None, "", [], {}) or key in ("prompt", "text"):
             continue
+        links: list[tuple[str, str]] = []
         if isinstance(value, bool):
             shown = "yes" if value else "no"
         elif isinstance(value, list):
             shown = ", ".join(str(v) for v in value)
         else:
             shown = str(value)
-        if key == "image_url" and shown.startswith("data:"):
-            shown = "(inline image)"
-        if key == "source_images":  # links and inline images: long, and signed
-            shown = f"{len(value)} image{'s' if len(value) != 1 else ''}"
-        rows.append((PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize()), shown))
+        if key in extensions.CATALOG_FIELDS:
+            ids = value if isinstance(value, list) else [value]
+            links = extensions.describe_catalog_ids(generation.team, key, ids)
+        elif key in ("reference_images", "source_images") and isinstance(value, list):
+            links = _linked_media(generation.team, value)
+        elif key == "image_url":
+            links = [x for x in _linked_media(generation.team, [value]) if x[1]]
+            if not links and shown.startswith("data:"):
+                shown = "(inline image)"
+        elif key in ("duration", "max_duration") and isinstance(value, int | float):
+            shown = f"{value:g} s"
+        label = PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize())
+        rows.append((label, shown, links))
     return rows
 
 
