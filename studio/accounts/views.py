@@ -30,6 +30,7 @@ from studio.accounts.forms import (
     TeamForm,
 )
 from studio.accounts.models import Invitation, LedgerEntry, Membership, Role, User
+from studio.accounts.usage import breakdowns as spending_breakdowns
 from studio.errors import StudioError
 from studio.pagination import CappedPaginator
 
@@ -327,6 +328,7 @@ def credits_page(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
         "usage_peak": peak,
         "usage_total": sum(amount for _, amount in usage),
         "usage_by_member": credits.usage_by_member(team),
+        "usage_breakdowns": spending_breakdowns(team),
         "redeem_form": redeem_form,
     }
     if getattr(request, "htmx", None) and request.htmx.target == "ledger":  # type: ignore[attr-defined]

@@ -53,3 +53,30 @@ def test_starting_a_job_tells_the_browser_to_watch_it(funded_team, alice_client)
     )
     started = json.loads(response["HX-Trigger"])["job-started"]
     assert started == {"id": str(Generation.objects.get().uuid)}
+
+
+def test_the_credits_page_shows_what_each_api_key_spent(funded_team, alice, alice_client):
+    from studio.vault.services import create_api_key
+
+    bot = create_api_key(funded_team, alice, "Deploy bot", scopes=["images"]).key
+    other = create_api_key(funded_team, alice, "Night batch", scopes=["images"]).key
+    for key, count in ((bot, 1), (bot, 2), (other, 1)):
+        start(
+            funded_team,
+            alice,
+            "image",
+            {"prompt": "a kite", "count": count},
+            source="api",
+            api_key_id=key.uuid,
+        )
+    refunded = start(
+        funded_team, alice, "image", {"prompt": "x"}, source="api", api_key_id=other.uuid
+    )
+    Generation.objects.filter(pk=refunded.pk).update(credits_refunded=40)
+    start(funded_team, alice, "image", {"prompt": "from the dashboard"})
+    body = alice_client.get(reverse("credits", args=[funded_team.uuid])).content.decode()
+    table = body.split('data-testid="usage-breakdown"', 1)[1].split("</table>", 1)[0]
+    assert "By API key, last 30 days" in body
+    assert table.index("Deploy bot") < table.index("Night batch")
+    assert '<td class="num">120</td>' in table and '<td class="num">40</td>' in table
+    assert f"{bot.prefix}…{bot.last4}" in table
