@@ -150,3 +150,19 @@ def test_a_toast_says_when_a_job_started_here_finishes_on_another_page(page, tea
     assert page.evaluate("window.studioWatched()") == []
     toast.click()
     page.wait_for_url(f"**/gallery/{job.uuid}/")
+
+
+def test_reloading_the_api_keys_page_after_creating_a_key_creates_no_second_key(page, team, alice):
+    from studio.vault.models import ApiKey
+
+    sign_in(page, alice.email, PASSWORD)
+    page.goto(f"/t/{team.uuid}/api-keys/")
+    page.fill("input[name=name]", "Deploy bot")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.get_by_test_id("new-key")).to_be_visible()
+    full = page.locator("#new-key").input_value()
+    assert full.startswith("studio_live_")
+    page.reload()
+    expect(page.get_by_test_id("new-key")).to_have_count(0)
+    assert full not in page.content()
+    assert ApiKey.objects.filter(team=team, name="Deploy bot").count() == 1
