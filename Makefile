@@ -59,6 +59,7 @@ $(VENV)/.installed-llm: $(VENV)/.installed $(LLM_LOCK) $(LLM_WEIGHTS_LOCK)
 run: export STUDIO_DEBUG = 1
 run: export STUDIO_BASE_URL ?= http://localhost:$(PORT)
 run: install
+	@printf '# Written by `make run`: manage.py reads it, so commands share these settings.\nSTUDIO_DEBUG=1\nSTUDIO_BASE_URL=%s\n' "$$STUDIO_BASE_URL" > .env.local
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -12,31 +11,58 @@ from catalog.models import DnaType, Moodboard, Product, StylePreset, VisualDNA
 from studio.accounts.models import Team
 
 
-class PrettyJSONField(forms.JSONField):
-    """Shows the JSON indented, so metadata is readable and editable in a textarea."""
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, ensure_ascii=False, indent=2)
+def _listed(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value or "")
 
 
 class ProductForm(forms.Form):
+    """A product's name and the facts ads and prompts use, as fields (not JSON). Metadata
+    keys the form does not show (colour swatches, the analysis' extras) are kept."""
+
+    # form field -> metadata key, and whether it holds a list
+    METADATA_FIELDS = {
+        "brand_name": ("brandName", False),
+        "product_name": ("productName", False),
+        "product_type": ("productType", False),
+        "colors": ("colors", True),
+        "materials": ("materials", True),
+    }
+
     name = forms.CharField(max_length=200)
     category = forms.CharField(max_length=60, required=False)
-    metadata = PrettyJSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
-        help_text="JSON: brandName, productName, productType, colors, materials…",
+    brand_name = forms.CharField(label="Brand", max_length=100, required=False)
+    product_name = forms.CharField(label="Product name", max_length=200, required=False)
+    product_type = forms.CharField(
+        label="Type", max_length=100, required=False, help_text="bag, sneaker, mug…"
+    )
+    colors = forms.CharField(
+        label="Colours", max_length=500, required=False, help_text="Separated by commas."
+    )
+    materials = forms.CharField(
+        label="Materials", max_length=500, required=False, help_text="Separated by commas."
     )
 
-    def clean_metadata(self) -> dict[str, Any]:
-        value = self.cleaned_data.get("metadata")
-        if value in (None, ""):
-            return {}
-        if not isinstance(value, dict):
-            raise forms.ValidationError('Metadata must be a JSON object, like {"color": "tan"}.')
-        return value
+    @classmethod
+    def initial_for(cls, product: Product) -> dict[str, Any]:
+        meta = product.metadata if isinstance(product.metadata, dict) else {}
+        initial: dict[str, Any] = {"name": product.name, "category": product.category}
+        for field, (key, _) in cls.METADATA_FIELDS.items():
+            initial[field] = _listed(meta.get(key))
+        return initial
+
+    def metadata(self, current: Any) -> dict[str, Any]:
+        """The product's metadata with this form's values written over it."""
+        merged = dict(current) if isinstance(current, dict) else {}
+        for field, (key, is_list) in self.METADATA_FIELDS.items():
+            raw = (self.cleaned_data.get(field) or "").strip()
+            value: Any = [v.strip() for v in raw.split(",") if v.strip()] if is_list else raw
+            if value:
+                merged[key] = value
+            else:
+                merged.pop(key, None)
+        return merged
 
 
 class VisualDnaForm(forms.Form):

@@ -168,6 +168,43 @@ class CatalogReferences:
     def products(self, team: Any, ids: list[str]) -> list[ProductFacts]:
         return [product_facts(p) for p in team_products(team, ids)]
 
+    def describe(self, team: Any, field: str, ids: list[str]) -> list[tuple[str, str]]:
+        """(name, link) per catalog id for a job's detail page; gone ones say so."""
+        from django.urls import reverse
+
+        if field == "preset_id":
+            names = dict(StylePreset.objects.filter(slug__in=ids).values_list("slug", "name"))
+            return [(names.get(i, "(deleted)"), "") for i in ids]
+        shared = Q(team=team) | Q(team__isnull=True)
+        kinds: dict[str, tuple[Any, str, str]] = {
+            "product_ids": (Product.objects.filter(team=team), "catalog_product", "product_id"),
+            "visual_dna_ids": (VisualDNA.objects.filter(shared), "catalog_dna_detail", "dna_id"),
+            "moodboard_id": (
+                Moodboard.objects.filter(shared),
+                "catalog_moodboard_detail",
+                "moodboard_id",
+            ),
+        }
+        if field not in kinds:
+            return [(i, "") for i in ids]
+        queryset, url_name, kwarg = kinds[field]
+        valid = []
+        for value in ids:
+            try:
+                valid.append(str(UUID(value)))
+            except ValueError:
+                continue
+        found = {str(o.pk): o for o in queryset.filter(pk__in=valid)}
+        rows = []
+        for value in ids:
+            obj = found.get(value)
+            if obj is None:
+                rows.append(("(deleted)", ""))
+                continue
+            url = reverse(url_name, kwargs={"team_uuid": team.uuid, kwarg: obj.pk})
+            rows.append((str(getattr(obj, "name", "") or obj), url))
+        return rows
+
     def product_choices(self, team: Any, limit: int) -> list[PickableProduct]:
         from catalog.presenters import image_path
 

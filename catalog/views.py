@@ -219,15 +219,14 @@ def product_detail(request: HttpRequest, team_uuid: UUID, product_id: UUID) -> H
     membership = get_membership(request, team_uuid, write=write)
     team = membership.team
     product = team_object(_products(team), team, pk=product_id)
-    initial = {"name": product.name, "category": product.category, "metadata": product.metadata}
-    form = ProductForm(request.POST if write else None, initial=initial)
+    form = ProductForm(request.POST if write else None, initial=ProductForm.initial_for(product))
     if write and form.is_valid():
         try:
             services.update_product(
                 product,
                 name=form.cleaned_data["name"],
                 category=form.cleaned_data["category"],
-                metadata=form.cleaned_data["metadata"],
+                metadata=form.metadata(product.metadata),
             )
         except StudioError as exc:
             form.add_error(form_field(exc, form.fields), exc.message)

@@ -34,6 +34,18 @@ class GenerationsConfig(AppConfig):
         # manage.py reconcile_storage counts the bytes the team's assets hold.
         storage_quota.register_holder("assets", bytes_per_team)
 
+        from generations.notices import finished_jobs
+        from studio.accounts import notices
+
+        # The credit badge's poll tells a browser when the jobs it started have finished.
+        notices.register(finished_jobs)
+
+        from generations.usage import usage_by_api_key
+        from studio.accounts import usage
+
+        # The Credits page's per-key table: generations know which key started a job.
+        usage.register(usage_by_api_key)
+
         from generations import cluster
 
         # django-q2's cluster stops within seconds of SIGTERM and starts the dispatcher and

@@ -76,6 +76,16 @@ def asset_urls(asset: Asset, *, ttl: int | None = None) -> dict[str, str | None]
 # --- storing -----------------------------------------------------------------------------------
 
 
+def download_name(asset: Asset, generation: Generation) -> str:
+    """`<prompt-slug>-<id>-<n>.<ext>`: a name that says what the file is and where it came
+    from (the id is the start of the job's id; n counts the job's files from 1)."""
+    from django.utils.text import slugify
+
+    slug = slugify(generation.prompt)[:50].strip("-") or generation.type.replace("_", "-")
+    suffix = Path(asset.file.name or "").suffix.lower()
+    return f"{slug}-{str(generation.uuid)[:8]}-{asset.index + 1}{suffix}"
+
+
 def kind_of(mime_type: str) -> str:
     if mime_type.startswith("image/"):
         return AssetKind.IMAGE

@@ -745,13 +745,15 @@ def cancel_upstream(generation_id: int) -> None:
         log.warning("upstream cancel of %s failed", generation.uuid, exc_info=True)
 
 
-def cancel(generation_id: int) -> Generation | None:
-    """Cancel an active generation; None when it had already finished."""
+def cancel(generation_id: int, *, reason: str = "") -> Generation | None:
+    """Cancel an active generation; None when it had already finished. An operator's
+    `reason` becomes the job's error and the refund's ledger note."""
+    message = f"Cancelled by an operator: {reason}" if reason else "Cancelled by the user"
     generation = _finish_unsuccessfully(
         generation_id,
         S.CANCELLED,
-        Failure("Cancelled by the user", FailureCategory.CANCELLED, "CANCELLED"),
-        "Refund: generation cancelled",
+        Failure(message, FailureCategory.CANCELLED, "CANCELLED"),
+        f"Refund: cancelled by an operator: {reason}" if reason else "Refund: generation cancelled",
     )
     if generation is not None:
         log.info("generation %s cancelled", generation.uuid, extra=log_fields(generation, "cancel"))

@@ -87,6 +87,15 @@ class ReferenceResolver(Protocol):
         """The team's products to pick from (the Ads page), by name."""
 
 
+def describe_catalog_ids(team: Team, field: str, ids: list[str]) -> list[tuple[str, str]]:
+    """(name, link) of each catalog id a job used, for its detail page; `("(deleted)", "")`
+    for one that is gone. A resolver without `describe` shows the ids as they are."""
+    describe = getattr(references(), "describe", None)
+    if describe is None:
+        return [(str(i), "") for i in ids]
+    return list(describe(team, field, [str(i) for i in ids]))
+
+
 class NoCatalog:
     """The resolver when no catalog is installed: no catalog ids are accepted."""
 

@@ -426,6 +426,14 @@ def service_error_text(exc: StudioError) -> str:
 
 
 class GalleryFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Prompt",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Words in the prompt", "autocomplete": "off"}
+        ),
+    )
     type = forms.ChoiceField(
         required=False,
         choices=[("", "All types")] + [(t.value, t.label) for t in STUDIO_TYPES],

@@ -203,9 +203,10 @@ def team_generation(team: Team, generation_id: Any) -> Generation:
     return found[0]
 
 
-def cancel_generation(generation: Generation) -> Generation:
-    """Cancel and refund; Conflict if it already finished."""
-    cancelled = engine.cancel(generation.pk)
+def cancel_generation(generation: Generation, *, reason: str = "") -> Generation:
+    """Cancel and refund; Conflict if it already finished. `reason` (an operator's) is kept
+    on the job and in the refund's ledger note."""
+    cancelled = engine.cancel(generation.pk, reason=reason)
     if cancelled is None:
         generation.refresh_from_db()
         raise Conflict(

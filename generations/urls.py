@@ -84,6 +84,12 @@ urlpatterns = [
         views.generation_detail,
         name="gallery_detail",
     ),
+    path("t/<uuid:team_uuid>/gallery/download.zip", views.gallery_zip, name="gallery_zip"),
+    path(
+        "t/<uuid:team_uuid>/gallery/<uuid:generation_uuid>/download.zip",
+        views.generation_zip,
+        name="gallery_generation_zip",
+    ),
     path(
         "t/<uuid:team_uuid>/gallery/<uuid:generation_uuid>/cancel/",
         views.generation_cancel,

@@ -9,7 +9,9 @@ of jobs, and never reaches an upstream.
 
 from __future__ import annotations
 
+import tempfile
 import uuid as uuid_lib
+import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,14 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import (
     HttpResponseClientRedirect,
     HttpResponseStopPolling,
@@ -159,6 +162,12 @@ def _studio_form(
     initial["type"] = generation_type
     form = StudioForm(initial=initial, **kwargs)
     extensions.references().add_pickers(form, team, generation_type)
+    if any(k not in ("type", "csrfmiddlewaretoken") for k in data):
+        # The form shows these values (after Generate, a model switch, an "open in Studio"
+        # link): the price line prices them too, not the defaults.
+        form.pricing_form = _studio_form(  # type: ignore[attr-defined]
+            request, team, generation_type, data, bound=True
+        )
     return form
 
 
@@ -175,8 +184,9 @@ def _quote_context(form: StudioForm, team: Team) -> dict[str, Any]:
     if form.model is None:
         context["quote_error"] = "No model can do this yet; an admin can enable one."
         return context
+    priced: StudioForm = getattr(form, "pricing_form", form)
     try:
-        validated = params.validate(form.generation_type, form.preview_request(), form.model)
+        validated = params.validate(priced.generation_type, priced.preview_request(), form.model)
         quote = pricing.quote(form.model, form.generation_type, validated)
     except StudioError as exc:
         context["quote_error"] = exc.message
@@ -229,14 +239,38 @@ def studio(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     team = membership.team
     if request.method == "POST":
         return _start_from_form(request, team_uuid)
-    generation_type = _type_from(request.GET)
-    form = _studio_form(request, team, generation_type, request.GET, bound=False)
+    data: QueryDict = request.GET
+    if request.GET.get("from"):  # "Open in Studio": a past job's settings, by its id
+        data = _settings_of(_generation_or_404(team, request.GET["from"]))
+    generation_type = _type_from(data)
+    form = _studio_form(request, team, generation_type, data, bound=False)
     context = _form_context(request, membership, form)
     if _htmx_target(request) == "studio-form":
         return render(request, "generations/studio.html#studio-form", context)
     recent = decorate(list(card_queryset(team)[:RECENT_CARDS]))
     context.update({"recent": recent, **_poller_context(team, recent)})
     return render(request, "generations/studio.html", context)
+
+
+def _generation_or_404(team: Team, value: str) -> Generation:
+    try:
+        wanted = uuid_lib.UUID(value)
+    except ValueError:
+        raise Http404("No such generation") from None
+    return team_object(card_queryset(team), team, uuid=wanted)
+
+
+def _settings_of(generation: Generation) -> QueryDict:
+    """A past job's settings as the Studio form's values (the link names only the job, so a
+    long prompt never travels in a URL)."""
+    data = QueryDict(mutable=True)
+    for key, value in services.rerun_request(generation).items():
+        if isinstance(value, bool):
+            data[key] = "on" if value else ""
+        elif isinstance(value, (str, int, float)):
+            data[key] = str(value)
+    data["type"] = generation.type
+    return data
 
 
 def _start_from_form(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
@@ -284,16 +318,27 @@ def _started_response(
     context = _form_context(request, membership, fresh_form)
     context.update({"g": card, "polling": card.is_active, "started": True})
     response = render(request, "generations/studio.html#started", context)
-    return trigger_client_event(response, "credits-changed")
+    response = trigger_client_event(response, "credits-changed")
+    # The browser watches the job, for a toast wherever in the dashboard it finishes.
+    return trigger_client_event(response, "job-started", {"id": str(card.uuid)})
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def studio_quote(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
-    """The cost preview line for the form's current values (priced, never charged)."""
+    """The cost preview line for the form's current values (priced, never charged), or the
+    whole form re-drawn for them (a model switch). The page POSTs, so a long prompt never
+    lands in a URL; nothing changes either way."""
     membership = get_membership(request, team_uuid)
     team = membership.team
-    form = _studio_form(request, team, _type_from(request.GET), request.GET, bound=True)
+    data = request.POST if request.method == "POST" else request.GET
+    generation_type = _type_from(data)
+    if _htmx_target(request) == "studio-form":
+        form = _studio_form(request, team, generation_type, data, bound=False)
+        return render(
+            request, "generations/studio.html#studio-form", _form_context(request, membership, form)
+        )
+    form = _studio_form(request, team, generation_type, data, bound=True)
     context = _form_context(request, membership, form)
     return render(request, "generations/studio.html#cost", context)
 
@@ -341,6 +386,8 @@ def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     active_filters = False
     if filters.is_bound and filters.is_valid():
         data = filters.cleaned_data
+        if data.get("q", "").strip():
+            queryset = queryset.filter(prompt__icontains=data["q"].strip())
         if data.get("type"):
             queryset = queryset.filter(type=data["type"])
         if data.get("state") == "active":
@@ -357,7 +404,9 @@ def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
             queryset = queryset.filter(
                 created_at__lt=start_of_day(data["until"] + timedelta(days=1))
             )
-        active_filters = any(data.get(k) for k in ("type", "state", "member", "since", "until"))
+        active_filters = any(
+            data.get(k) for k in ("q", "type", "state", "member", "since", "until")
+        )
     page = CappedPaginator(queryset, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     tiles = decorate(list(page.object_list))
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
@@ -405,6 +454,11 @@ def _price_lines(generation: Generation) -> list[str]:
 PARAMETER_LABELS = {
     "hd": "HD",
     "image_url": "Source image",
+    "reference_images": "Reference images",
+    "product_ids": "Products",
+    "visual_dna_ids": "Visual DNA",
+    "moodboard_id": "Moodboard",
+    "preset_id": "Style preset",
     "source_images": "Edited images",
     "count": "Images",
     "vocal_gender": "Vocals",
@@ -412,22 +466,58 @@ PARAMETER_LABELS = {
 }
 
 
-def _parameters(generation: Generation) -> list[tuple[str, str]]:
+def _linked_media(team: Team, values: list[Any]) -> list[tuple[str, str]]:
+    """Studio result links or references → (a name, the result's detail page)."""
+    wanted: dict[str, str] = {}
+    for value in values:
+        link = media.parse_own_link(str(value)) if isinstance(value, str) else None
+        if link is not None and link.kind is media.ASSET_LINKS:
+            wanted[str(value)] = link.uuid
+    found = {
+        str(a.uuid): a
+        for a in Asset.objects.filter(uuid__in=wanted.values(), generation__team=team)
+        .select_related("generation")
+        .only("uuid", "generation__uuid", "generation__prompt", "generation__type")
+    }
+    rows = []
+    for value in values:
+        asset = found.get(wanted.get(str(value), ""))
+        if asset is None:
+            rows.append(("an image", ""))
+            continue
+        prompt = asset.generation.prompt[:40] or asset.generation.get_type_display()
+        url = reverse("gallery_detail", args=[team.uuid, asset.generation.uuid])
+        rows.append((f"Result: {prompt}", url))
+    return rows
+
+
+def _parameters(generation: Generation) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(label, text, links) per parameter: catalog ids and Studio results become names with
+    links, durations get their unit."""
     rows = []
     for key, value in generation.params.items():
         if value in (None, "", [], {}) or key in ("prompt", "text"):
             continue
+        links: list[tuple[str, str]] = []
         if isinstance(value, bool):
             shown = "yes" if value else "no"
         elif isinstance(value, list):
             shown = ", ".join(str(v) for v in value)
         else:
             shown = str(value)
-        if key == "image_url" and shown.startswith("data:"):
-            shown = "(inline image)"
-        if key == "source_images":  # links and inline images: long, and signed
-            shown = f"{len(value)} image{'s' if len(value) != 1 else ''}"
-        rows.append((PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize()), shown))
+        if key in extensions.CATALOG_FIELDS:
+            ids = value if isinstance(value, list) else [value]
+            links = extensions.describe_catalog_ids(generation.team, key, ids)
+        elif key in ("reference_images", "source_images") and isinstance(value, list):
+            links = _linked_media(generation.team, value)
+        elif key == "image_url":
+            links = [x for x in _linked_media(generation.team, [value]) if x[1]]
+            if not links and shown.startswith("data:"):
+                shown = "(inline image)"
+        elif key in ("duration", "max_duration") and isinstance(value, int | float):
+            shown = f"{value:g} s"
+        label = PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize())
+        rows.append((label, shown, links))
     return rows
 
 
@@ -451,6 +541,12 @@ def generation_detail(request: HttpRequest, team_uuid: UUID, generation_uuid: UU
         "polling": generation.is_active,
         "net_credits": generation.credits_charged - generation.credits_refunded,
     }
+    if _is_htmx(request) and _htmx_target(request) == "detail-body":
+        response = render(request, "generations/detail.html#detail-body", context)
+        # A finished job may have refunded: the balance badge re-reads itself.
+        return (
+            response if generation.is_active else trigger_client_event(response, "credits-changed")
+        )
     return render(request, "generations/detail.html", context)
 
 
@@ -536,6 +632,70 @@ def generation_rerun(request: HttpRequest, team_uuid: UUID, generation_uuid: UUI
     return response
 
 
+MAX_ZIP_GENERATIONS = 100
+
+
+def _zip_response(rows: list[tuple[Asset, Generation]], filename: str) -> FileResponse:
+    """The files in one zip, each under its download name; spooled to disk past 16 MB."""
+    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+    with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as archive:
+        for asset, generation in rows:
+            with (
+                asset.file.open("rb") as source,
+                archive.open(assets.download_name(asset, generation), "w") as target,
+            ):
+                while chunk := source.read(1024 * 1024):
+                    target.write(chunk)
+    spool.seek(0)
+    return FileResponse(
+        spool, as_attachment=True, filename=filename, content_type="application/zip"
+    )
+
+
+def _outputs(generations: list[Generation]) -> list[tuple[Asset, Generation]]:
+    return [
+        (a, g)
+        for g in generations
+        for a in sorted(g.assets.all(), key=lambda a: a.index)
+        if a.role == AssetRole.OUTPUT and a.file and a.file.name
+    ]
+
+
+@login_required
+@require_GET
+def generation_zip(
+    request: HttpRequest, team_uuid: UUID, generation_uuid: UUID
+) -> HttpResponseBase:
+    """Every file of one job (a batch of variants) in a zip with meaningful names."""
+    membership = get_membership(request, team_uuid)
+    generation = team_object(card_queryset(membership.team), membership.team, uuid=generation_uuid)
+    rows = _outputs([generation])
+    if not rows:
+        raise Http404("This generation has no files")
+    name = assets.download_name(rows[0][0], generation).rsplit("-", 1)[0]
+    return _zip_response(rows, f"{name}.zip")
+
+
+@login_required
+@require_POST
+def gallery_zip(request: HttpRequest, team_uuid: UUID) -> HttpResponseBase:
+    """The files of the generations picked in the Gallery, in one zip."""
+    membership = get_membership(request, team_uuid)
+    wanted = []
+    for value in request.POST.getlist("g")[:MAX_ZIP_GENERATIONS]:
+        try:
+            wanted.append(uuid_lib.UUID(value))
+        except ValueError:
+            continue
+    picked = list(card_queryset(membership.team).filter(uuid__in=wanted)) if wanted else []
+    rows = _outputs(picked)
+    if not rows:
+        messages.error(request, "Pick finished results to download.")
+        return redirect("gallery", team_uuid=membership.team.uuid)
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    return _zip_response(rows, f"{slugify(membership.team.name) or 'studio'}-{stamp}.zip")
+
+
 # --- media -------------------------------------------------------------------------------------
 
 
@@ -546,15 +706,21 @@ def media_file(
     """Serve a stored result to anyone holding a valid signed link (no session, no key)."""
     if not assets.verify(str(asset_uuid), variant, request.GET.get("e"), request.GET.get("s")):
         raise Http404
-    asset = Asset.objects.filter(uuid=asset_uuid).first()
+    asset = Asset.objects.filter(uuid=asset_uuid).select_related("generation").first()
     if asset is None:
         raise Http404
     field = asset.thumbnail if variant == "thumb" else asset.file
     if not field or not field.name:
         raise Http404
     content_type = "image/webp" if variant == "thumb" else asset.mime_type
-    # The name in the link is not signed: a download is named after the stored file.
-    download = Path(field.name).name if request.GET.get("download") == "1" else None
+    # The name in the link is not signed: a download is named from the job, never the URL.
+    download = None
+    if request.GET.get("download") == "1":
+        download = (
+            Path(field.name).name
+            if variant == "thumb"
+            else assets.download_name(asset, asset.generation)
+        )
     return media.stored_file_response(request, field.name, content_type, download_name=download)
 
 

@@ -61,3 +61,33 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_env_file(path: str | os.PathLike[str]) -> list[str]:
+    """Read `KEY=VALUE` lines into the environment, never over a variable already set.
+
+    `make run` writes the development settings it starts with to `.env.local`, and
+    `manage.py` reads it, so operating commands run after `make run` see the same settings.
+    Returns the names it set.
+    """
+    try:
+        with open(path, encoding="utf-8") as lines:
+            content = lines.read()
+    except FileNotFoundError:
+        return []
+    applied = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.removeprefix("export ").strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}, line {number}: expected NAME=value, got {line!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if name not in os.environ:
+            os.environ[name] = value
+            applied.append(name)
+    return applied

@@ -429,6 +429,19 @@ LOGGING = {
 STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN", "")
 # Anyone may create an account (invitation links always may); off by default in production.
 STUDIO_OPEN_SIGNUP = env_bool("STUDIO_OPEN_SIGNUP", DEBUG)
+# Who may create teams from the dashboard: anyone signed in (open), staff only (admins), or
+# nobody (off: operators use create_team or the admin). Each team starts with credits.
+STUDIO_TEAM_CREATION = env_str("STUDIO_TEAM_CREATION", "open").strip().lower()
+if STUDIO_TEAM_CREATION not in ("open", "admins", "off"):
+    raise ImproperlyConfigured(
+        f"STUDIO_TEAM_CREATION must be open, admins or off, got {STUDIO_TEAM_CREATION!r}"
+    )
+# Credits a team created from the dashboard starts with (unset: its plan's monthly allowance).
+STUDIO_NEW_TEAM_CREDITS: int | None = (
+    env_int("STUDIO_NEW_TEAM_CREDITS", 0, minimum=0)
+    if env_str("STUDIO_NEW_TEAM_CREDITS").strip()
+    else None
+)
 # Let user-supplied URLs reach private addresses (tests' loopback fakes; never in production).
 STUDIO_ALLOW_PRIVATE_FETCH = env_bool("STUDIO_ALLOW_PRIVATE_FETCH", False)
 # Let team admins point their own provider credentials at private addresses (a single-team

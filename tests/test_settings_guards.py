@@ -99,3 +99,10 @@ def test_a_collect_runs_under_the_collect_timeout_and_other_tasks_under_the_clus
     assert collect <= ran_under["collect_generation"] < Conf.RETRY
     assert collect <= ran_under["submit_generation"] < Conf.RETRY  # it collects inline
     assert Conf.TIMEOUT <= ran_under["cancel_upstream"] < collect
+
+
+def test_an_unknown_team_creation_policy_refuses_to_start(monkeypatch, tmp_path):
+    with pytest.raises(
+        ImproperlyConfigured, match="STUDIO_TEAM_CREATION must be open, admins or off"
+    ):
+        load_settings(monkeypatch, tmp_path, STUDIO_TEAM_CREATION="sometimes")

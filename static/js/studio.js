@@ -81,3 +81,79 @@ document.querySelectorAll("[data-dropzone]").forEach((zone) => {
   // Clear the chosen files once htmx has sent them, so the same file can be dropped again.
   zone.addEventListener("htmx:afterRequest", () => { input.value = ""; });
 });
+
+// Lightbox: result images open large over the page; ←/→ step through the job's variants,
+// Escape or a click outside closes. Without JavaScript the link opens the full-size file.
+(() => {
+  let dialog = null;
+  let items = [];
+  let index = 0;
+  const show = (i) => {
+    index = (i + items.length) % items.length;
+    const image = dialog.querySelector("img");
+    image.src = items[index].href;
+    image.alt = items[index].querySelector("img")?.alt || "";
+    dialog.querySelector(".lightbox-count").textContent = `${index + 1} / ${items.length}`;
+    dialog.classList.toggle("single", items.length < 2);
+  };
+  const build = () => {
+    dialog = document.createElement("dialog");
+    dialog.className = "lightbox";
+    dialog.dataset.testid = "lightbox";
+    dialog.setAttribute("aria-label", "Result viewer");
+    dialog.innerHTML =
+      '<button type="button" class="lightbox-close" aria-label="Close">×</button>' +
+      '<button type="button" class="lightbox-prev" aria-label="Previous">‹</button>' +
+      '<img alt="">' +
+      '<button type="button" class="lightbox-next" aria-label="Next">›</button>' +
+      '<span class="lightbox-count" data-testid="lightbox-count"></span>';
+    document.body.append(dialog);
+    dialog.addEventListener("click", (event) => {
+      if (event.target.closest(".lightbox-prev")) show(index - 1);
+      else if (event.target.closest(".lightbox-next")) show(index + 1);
+      else if (event.target === dialog || event.target.closest(".lightbox-close")) dialog.close();
+    });
+    dialog.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowLeft") show(index - 1);
+      else if (event.key === "ArrowRight") show(index + 1);
+      else return;
+      event.preventDefault();
+    });
+  };
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-lightbox]");
+    if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    if (!dialog) build();
+    items = [...document.querySelectorAll(`[data-lightbox="${link.dataset.lightbox}"]`)];
+    show(items.indexOf(link));
+    dialog.showModal();
+  });
+})();
+
+// Jobs started from this browser are watched (localStorage, shared by tabs); the credit
+// badge's poll sends their ids and answers with a toast for each that finished.
+(() => {
+  const KEY = "studio.watchedJobs";
+  const read = () => {
+    try {
+      return JSON.parse(localStorage.getItem(KEY) || "[]");
+    } catch {
+      return [];
+    }
+  };
+  const write = (ids) => localStorage.setItem(KEY, JSON.stringify(ids.slice(-50)));
+  window.studioWatched = read;
+  document.addEventListener("job-started", (event) => write([...read(), event.detail.id]));
+  document.addEventListener("jobs-finished", (event) => {
+    const done = new Set(event.detail.ids);
+    write(read().filter((id) => !done.has(id)));
+  });
+  // While something is watched, ask a little more often than the badge's own 20 s.
+  setInterval(() => {
+    const badge = document.getElementById("credit-badge");
+    if (badge && read().length && document.visibilityState === "visible" && window.htmx) {
+      window.htmx.trigger(badge, "notices-check");
+    }
+  }, 4000);
+})();

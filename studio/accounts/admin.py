@@ -1,10 +1,16 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
+from studio import audit
 from studio.accounts import credits
 from studio.accounts.models import (
     Bucket,
@@ -60,7 +66,11 @@ class MembershipInline(admin.TabularInline):
 
 
 class GrantCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Negative amounts are adjustments that remove credits.")
+    amount = forms.IntegerField(
+        min_value=-credits.MAX_CREDIT_CHANGE,
+        max_value=credits.MAX_CREDIT_CHANGE,
+        help_text="Negative amounts are adjustments that remove credits.",
+    )
     bucket = forms.ChoiceField(choices=Bucket.choices, initial=Bucket.PACK)
     note = forms.CharField(max_length=255, required=False)
 
@@ -74,9 +84,11 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "plan",
+        "balance",
         "plan_credits",
         "pack_credits",
         "redemption_credits",
+        "spent_30_days",
         "plan_renews_at",
         "created_at",
     ]
@@ -112,6 +124,36 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["grant_credits", "change_plan"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        since = timezone.now() - timedelta(days=30)
+        # Debits net of their refunds over the last 30 days: what the team actually used.
+        spent = (
+            LedgerEntry.objects.filter(
+                team=OuterRef("pk"),
+                kind__in=[LedgerKind.DEBIT, LedgerKind.REFUND],
+                created_at__gte=since,
+            )
+            .values("team")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                spent_recently=Coalesce(Subquery(spent), Value(0)) * -1,
+                balance_total=F("plan_credits") + F("pack_credits") + F("redemption_credits"),
+            )
+        )
+
+    @admin.display(description="Balance", ordering="balance_total")
+    def balance(self, team: Team) -> str:
+        return f"{team.balance_total:,}"  # type: ignore[attr-defined]
+
+    @admin.display(description="Spent, 30 days", ordering="spent_recently")
+    def spent_30_days(self, team: Team) -> str:
+        return f"{team.spent_recently:,}"  # type: ignore[attr-defined]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Team | None = None) -> list[str]:
         # The plan is changed through the action so that the ledger records it.
         return [*self.readonly_fields, "plan"] if obj else list(self.readonly_fields)
@@ -120,8 +162,6 @@ class TeamAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from django.utils import timezone
-
         obj.plan_renews_at = timezone.now()
         super().save_model(request, obj, form, change)
         credits.reset_plan_if_due(obj)
@@ -134,15 +174,25 @@ class TeamAdmin(admin.ModelAdmin):
             kind = LedgerKind.GRANT if amount > 0 else LedgerKind.ADJUSTMENT
             done = 0
             for team in queryset:
+                note = form.cleaned_data["note"] or "Granted by an administrator"
                 try:
-                    credits.grant(
-                        team,
-                        amount,
-                        bucket=form.cleaned_data["bucket"],
-                        kind=kind,
-                        note=form.cleaned_data["note"] or "Granted by an administrator",
-                        user=request.user,  # type: ignore[arg-type]
-                    )
+                    with transaction.atomic():
+                        entry = credits.grant(
+                            team,
+                            amount,
+                            bucket=form.cleaned_data["bucket"],
+                            kind=kind,
+                            note=note,
+                            user=request.user,  # type: ignore[arg-type]
+                        )
+                        before = entry.balance_after - entry.amount
+                        audit.record(
+                            request.user,
+                            team,
+                            "grant credits",
+                            {"credits": (before, entry.balance_after)},
+                            reason=note,
+                        )
                     done += 1
                 except StudioError as exc:
                     self.message_user(request, f"{team}: {exc.message}", messages.ERROR)
@@ -166,7 +216,10 @@ class TeamAdmin(admin.ModelAdmin):
         form = ChangePlanForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             for team in queryset:
-                credits.set_team_plan(team, form.cleaned_data["plan"], user=request.user)  # type: ignore[arg-type]
+                with transaction.atomic():
+                    old_plan = team.plan
+                    credits.set_team_plan(team, form.cleaned_data["plan"], user=request.user)  # type: ignore[arg-type]
+                    audit.record(request.user, team, "change plan", {"plan": (old_plan, team.plan)})
             self.message_user(request, f"Plan changed for {queryset.count()} team(s).")
             return None
         return render(

@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 
-from studio.accounts.models import Membership
+from studio.accounts.models import Membership, User
+from studio.accounts.services import can_create_team
 
 
 def current_team(request: HttpRequest) -> dict[str, object]:
@@ -27,4 +28,5 @@ def current_team(request: HttpRequest) -> dict[str, object]:
         "current_team": team,
         "current_membership": getattr(request, "membership", None),
         "my_memberships": memberships,
+        "can_create_team": isinstance(request.user, User) and can_create_team(request.user),
     }

@@ -40,6 +40,10 @@ _BUCKET_FIELDS = {
     Bucket.REDEMPTION: "redemption_credits",
 }
 _CAS_ATTEMPTS = 8
+# One grant or adjustment moves at most a trillion credits, so no sum of buckets can leave
+# the ledger's 64-bit columns; larger inputs are a clear error, never an OverflowError.
+MAX_CREDIT_CHANGE = 10**12
+_LEDGER_MAX = 2**63 - 1
 
 
 class AlreadyCharged(Conflict):
@@ -217,6 +221,10 @@ def grant(
         raise InvalidFields(f"Unknown bucket {bucket!r}; use plan, pack or redemption")
     if amount == 0:
         raise InvalidFields("The amount must not be zero")
+    if abs(amount) > MAX_CREDIT_CHANGE:
+        raise InvalidFields(
+            f"The amount must be between -{MAX_CREDIT_CHANGE:,} and {MAX_CREDIT_CHANGE:,} credits"
+        )
     if amount < 0 and kind != LedgerKind.ADJUSTMENT:
         raise InvalidFields("Only adjustments can remove credits")
     deltas = (
@@ -233,6 +241,8 @@ def grant(
                     f"The {Bucket(bucket).label.lower()} bucket holds {current}; "
                     f"cannot remove {-amount}"
                 )
+            if before.total + amount > _LEDGER_MAX:
+                raise InvalidFields("The team's balance would exceed what the ledger can hold")
             if _apply(team.pk, before, *deltas):
                 break
         else:  # pragma: no cover
@@ -261,6 +271,21 @@ def _reset_plan_bucket(
     return _write_entry(
         team_id, LedgerKind.PLAN_RESET, (delta, 0, 0), before.total + delta, cause, note, user
     )
+
+
+def start_first_period(team: Team, allowance: int, *, now: datetime) -> LedgerEntry:
+    """A new team's first plan period with `allowance` credits instead of the plan's."""
+    with transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(
+            plan_period_start=now, plan_renews_at=add_months(now)
+        )
+        return _reset_plan_bucket(
+            team.pk,
+            allowance,
+            f"plan:{team.uuid}:{now:%Y-%m-%dT%H:%M}",
+            "Starting credits of a new team",
+            None,
+        )
 
 
 def reset_plan_if_due(team: Team, *, now: datetime | None = None) -> LedgerEntry | None:
@@ -410,6 +435,39 @@ def daily_usage(team: Team, days: int = 30) -> list[tuple[date, int]]:
         (start + timedelta(days=i), max(0, by_day.get(start + timedelta(days=i), 0)))
         for i in range(days)
     ]
+
+
+@dataclass(frozen=True)
+class MemberUsage:
+    user: User | None  # None: charges without a person (a system task)
+    spent: int  # debits net of their refunds
+    charges: int
+
+
+def usage_by_member(team: Team, days: int = 30) -> list[MemberUsage]:
+    """Credits each member spent over the last `days` days (debits net of their refunds;
+    a debit carries the member who started it, its refund shares its cause), biggest first."""
+    since = timezone.now() - timedelta(days=days)
+    debits = LedgerEntry.objects.filter(team=team, kind=LedgerKind.DEBIT, created_at__gte=since)
+    refunded = {
+        cause: amount
+        for cause, amount in LedgerEntry.objects.filter(
+            team=team,
+            kind=LedgerKind.REFUND,
+            cause__in=debits.values("cause"),
+        ).values_list("cause", "amount")
+    }
+    totals: dict[int | None, list[int]] = {}
+    for user_id, cause, amount in debits.values_list("created_by_id", "cause", "amount"):
+        row = totals.setdefault(user_id, [0, 0])
+        row[0] += -amount - refunded.get(cause, 0)
+        row[1] += 1
+    users = User.objects.in_bulk([uid for uid in totals if uid is not None])
+    rows = [
+        MemberUsage(users.get(uid) if uid is not None else None, spent, count)
+        for uid, (spent, count) in totals.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.spent, r.user.display_name if r.user else ""))
 
 
 class DayOf(TruncDate):

@@ -30,8 +30,24 @@ def default_plan() -> Plan:
     return plan
 
 
-def create_team(name: str, owner: User, *, plan: Plan | None = None) -> Team:
-    """A new team with `owner` as its owner and its first plan period started."""
+def can_create_team(user: User) -> bool:
+    """Whether `user` may create a team from the dashboard (STUDIO_TEAM_CREATION)."""
+    policy = settings.STUDIO_TEAM_CREATION
+    return policy == "open" or (policy == "admins" and user.is_staff)
+
+
+def create_own_team(name: str, owner: User) -> Team:
+    """A team a user creates for themselves: the setting decides who may, and with how much."""
+    if not can_create_team(owner):
+        raise Forbidden("Creating teams is turned off here; ask an operator to create one")
+    return create_team(name, owner, starting_credits=settings.STUDIO_NEW_TEAM_CREDITS)
+
+
+def create_team(
+    name: str, owner: User, *, plan: Plan | None = None, starting_credits: int | None = None
+) -> Team:
+    """A new team with `owner` as its owner and its first plan period started (with
+    `starting_credits` instead of the plan's allowance when given)."""
     name = name.strip()
     if not name:
         raise InvalidFields("A team needs a name")
@@ -43,7 +59,10 @@ def create_team(name: str, owner: User, *, plan: Plan | None = None) -> Team:
         team = Team.objects.create(name=name, plan=plan, plan_period_start=now, plan_renews_at=now)
         Membership.objects.create(user=owner, team=team, role=Role.OWNER)
         # The first period starts now; the reset writes the allowance to the ledger.
-        credits.reset_plan_if_due(team, now=now)
+        if starting_credits is None:
+            credits.reset_plan_if_due(team, now=now)
+        else:
+            credits.start_first_period(team, starting_credits, now=now)
         if owner.last_team_id is None:
             User.objects.filter(pk=owner.pk).update(last_team=team)
             owner.last_team = team

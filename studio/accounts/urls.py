@@ -72,5 +72,6 @@ urlpatterns = [
     ),
     path("t/<uuid:team_uuid>/credits/", views.credits_page, name="credits"),
     path("t/<uuid:team_uuid>/credits/badge/", views.credit_badge, name="credit_badge"),
+    path("t/<uuid:team_uuid>/credits/ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("t/<uuid:team_uuid>/settings/", views.team_settings, name="team_settings"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -9,13 +11,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
-from studio.accounts import credits, services
+from studio.accounts import credits, notices, services
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.forms import (
     InviteForm,
@@ -26,6 +30,7 @@ from studio.accounts.forms import (
     TeamForm,
 )
 from studio.accounts.models import Invitation, LedgerEntry, Membership, Role, User
+from studio.accounts.usage import breakdowns as spending_breakdowns
 from studio.errors import StudioError
 from studio.pagination import CappedPaginator
 
@@ -122,10 +127,12 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_create(request: HttpRequest) -> HttpResponse:
+    if not services.can_create_team(_user(request)):
+        return render(request, "accounts/team_create_closed.html", status=403)
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            team = services.create_team(form.cleaned_data["name"], _user(request))
+            team = services.create_own_team(form.cleaned_data["name"], _user(request))
         except StudioError as exc:
             form.add_error("name", exc.message)
         else:
@@ -320,11 +327,67 @@ def credits_page(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
         "usage_bars": _usage_bars(usage, peak),
         "usage_peak": peak,
         "usage_total": sum(amount for _, amount in usage),
+        "usage_by_member": credits.usage_by_member(team),
+        "usage_breakdowns": spending_breakdowns(team),
         "redeem_form": redeem_form,
     }
     if getattr(request, "htmx", None) and request.htmx.target == "ledger":  # type: ignore[attr-defined]
         return render(request, "accounts/credits.html#ledger", context)
     return render(request, "accounts/credits.html", context)
+
+
+_SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    # A cell starting like a formula is kept as text when the file is opened in a spreadsheet.
+    return f"'{value}" if value.startswith(_SPREADSHEET_FORMULA) else value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+def ledger_csv(request: HttpRequest, team_uuid: UUID) -> StreamingHttpResponse:
+    """The team's whole ledger as CSV, oldest first, streamed (any size)."""
+    membership = get_membership(request, team_uuid)
+    team = membership.team
+    entries = (
+        LedgerEntry.objects.filter(team=team)
+        .select_related("created_by")
+        .order_by("created_at", "id")
+        .iterator(chunk_size=1000)
+    )
+    writer = csv.writer(_Echo())
+    header = ["when", "kind", "amount", "plan", "pack", "redemption", "balance_after"]
+    header += ["cause", "note", "by"]
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow(header)
+        for e in entries:
+            yield writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.kind,
+                    e.amount,
+                    e.plan_delta,
+                    e.pack_delta,
+                    e.redemption_delta,
+                    e.balance_after,
+                    _csv_text(e.cause),
+                    _csv_text(e.note),
+                    _csv_text(e.created_by.email if e.created_by else ""),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().isoformat()
+    name = slugify(team.name) or "team"
+    response["Content-Disposition"] = f'attachment; filename="{name}-ledger-{stamp}.csv"'
+    return response
 
 
 def _usage_bars(usage: list, peak: int) -> list[dict[str, object]]:
@@ -350,9 +413,19 @@ def _usage_bars(usage: list, peak: int) -> list[dict[str, object]]:
 
 @login_required
 def credit_badge(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
+    """The balance, and toasts for watched jobs that finished (the page's one poll)."""
     membership = get_membership(request, team_uuid)
     membership.team.refresh_from_db(fields=["plan_credits", "pack_credits", "redemption_credits"])
-    return render(request, "partials/credit_badge.html", {"current_team": membership.team})
+    watched = request.GET.get("watch", "").split(",")
+    found = notices.collect(membership.team, watched)
+    response = render(
+        request,
+        "partials/credit_badge.html",
+        {"current_team": membership.team, "notices": found},
+    )
+    if found:
+        response = trigger_client_event(response, "jobs-finished", {"ids": [n.key for n in found]})
+    return response
 
 
 @login_required

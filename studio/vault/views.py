@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,13 +26,34 @@ from studio.vault import credentials, services
 from studio.vault.forms import ApiKeyForm, ProviderCredentialForm
 from studio.vault.models import ApiKey, ProviderCredential
 
+# After a key is created the browser is redirected (a reload never re-posts) and the new key
+# rides along once in a short-lived signed cookie, scoped to this page: it is the user's own
+# secret, so it may pass through their browser, but never through the database or the logs.
+_ISSUED_KEY_COOKIE = "studio_new_api_key"
+_ISSUED_KEY_SALT = "studio.vault.issued-key"
+_ISSUED_KEY_SECONDS = 120
+
+
+def _issued_key_cookie_path(membership: Membership) -> str:
+    return reverse("api_keys", args=[membership.team.uuid])
+
+
+def _read_issued_key(request: HttpRequest, membership: Membership) -> services.IssuedKey | None:
+    value = request.get_signed_cookie(
+        _ISSUED_KEY_COOKIE, default=None, salt=_ISSUED_KEY_SALT, max_age=_ISSUED_KEY_SECONDS
+    )
+    if not value or ":" not in value:
+        return None
+    key_uuid, full_key = value.split(":", 1)
+    key = ApiKey.objects.filter(team=membership.team, uuid=key_uuid).first()
+    return services.IssuedKey(key=key, full_key=full_key) if key else None
+
 
 @never_cache  # the response may hold a full key: no-store, never in any cache
 @login_required
 def api_keys(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
     membership = get_membership(request, team_uuid)
     form = ApiKeyForm(request.POST or None)
-    issued = None
     if request.method == "POST":
         if not membership.can_write:
             raise PermissionDenied("Viewers cannot create API keys")
@@ -48,20 +70,35 @@ def api_keys(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
                 field = form_field(exc, form.fields, {"expiresInDays": "expires_in_days"})
                 form.add_error(field, exc.message)
             else:
-                form = ApiKeyForm()
+                created = redirect("api_keys", team_uuid=membership.team.uuid)
+                created.set_signed_cookie(
+                    _ISSUED_KEY_COOKIE,
+                    f"{issued.key.uuid}:{issued.full_key}",
+                    salt=_ISSUED_KEY_SALT,
+                    max_age=_ISSUED_KEY_SECONDS,
+                    path=_issued_key_cookie_path(membership),
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Strict",
+                )
+                return created
     keys = ApiKey.objects.filter(team=membership.team).select_related("user")
     context = {
         "team": membership.team,
         "membership": membership,
         "form": form,
-        "issued": issued,
+        "issued": _read_issued_key(request, membership) if request.method == "GET" else None,
         "rows": [(key, services.can_revoke(membership, key)) for key in keys],
         "docs_url": reverse("api:openapi-view"),
         "openapi_url": reverse("api:openapi-json"),
         "api_base": request.build_absolute_uri("/api/v1"),
     }
-    # A created key is rendered in this response only (no redirect through the session).
-    return render(request, "vault/api_keys.html", context)
+    response = render(request, "vault/api_keys.html", context)
+    if _ISSUED_KEY_COOKIE in request.COOKIES:  # shown once: the next load shows nothing
+        response.delete_cookie(
+            _ISSUED_KEY_COOKIE, path=_issued_key_cookie_path(membership), samesite="Strict"
+        )
+    return response
 
 
 @require_POST

@@ -12,7 +12,7 @@ from studio.accounts.models import Invitation, Membership, Role, Team
 from studio.accounts.urls import urlpatterns
 
 # Pages anyone in the team may read (GET).
-READ_PAGES = ["team_home", "members", "credits", "credit_badge", "team_settings"]
+READ_PAGES = ["team_home", "members", "credits", "credit_badge", "ledger_csv", "team_settings"]
 # Every write, with the data a valid request sends.
 WRITES = {
     "members": {"email": "", "role": "member"},

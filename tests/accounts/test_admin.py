@@ -198,3 +198,25 @@ def test_a_non_staff_user_cannot_reach_the_admin(alice_client):
     response = alice_client.get(reverse("admin:accounts_team_changelist"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("admin:login"))
+
+
+def test_an_out_of_range_grant_is_a_form_error_not_a_server_error(admin_client, team):
+    response = _action(
+        admin_client, "grant_credits", [team], amount="99999999999999999999", bucket="pack"
+    )
+    assert response.status_code == 200
+    assert "less than or equal to 1000000000000" in response.content.decode()
+    assert not LedgerEntry.objects.filter(team=team, kind=LedgerKind.GRANT).exists()
+
+
+def test_the_team_list_shows_balances_and_credits_spent_in_the_last_30_days(
+    admin_client, funded_team, other_team
+):
+    credits.debit(funded_team, 700, "test:job-1")
+    credits.debit(funded_team, 300, "test:job-2")
+    credits.refund("test:job-2")
+    response = admin_client.get(reverse("admin:accounts_team_changelist"), {"o": "3"})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<td class="field-spent_30_days">700</td>' in body
+    assert '<td class="field-balance">10,300</td>' in body

@@ -127,3 +127,11 @@ def test_createsuperuser_noinput_reads_the_email_and_password_from_the_environme
     user = User.objects.get(email="root@example.com")
     assert user.is_superuser and user.is_staff
     assert user.check_password("a long enough password")
+
+
+def test_an_out_of_range_grant_is_a_clear_command_error(team):
+    with pytest.raises(CommandError, match="between -1,000,000,000,000 and 1,000,000,000,000"):
+        run("grant_credits", "acme", "99999999999999999999")
+    team.refresh_from_db()
+    assert team.pack_credits == 0
+    assert not LedgerEntry.objects.filter(team=team, kind=LedgerKind.GRANT).exists()

@@ -122,7 +122,7 @@ def test_the_credits_page_does_not_grow_in_queries_with_the_ledger(
     _page(alice_client, team)  # warm up: the session and last_team are written once
     with CaptureQueriesContext(connection) as few:
         _page(alice_client, team)
-    assert len(few) <= 9
+    assert len(few) <= 10  # 9, and the per-API-key usage table
     for i in range(60):
         credits.grant(team, 1, note=f"grant {i}", user=User.objects.get(email="bob@example.com"))
     for i in range(40):
@@ -130,3 +130,35 @@ def test_the_credits_page_does_not_grow_in_queries_with_the_ledger(
     with django_assert_max_num_queries(len(few)):
         response = _page(alice_client, team)
     assert response.content.decode().count("<tr>") >= 25
+
+
+def test_usage_by_member_counts_debits_net_of_their_refunds(alice_client, funded_team, alice, bob):
+    credits.debit(funded_team, 400, "generation:a", user=alice)
+    credits.debit(funded_team, 100, "generation:b", user=alice)
+    credits.refund("generation:b")
+    credits.debit(funded_team, 900, "generation:c", user=bob)
+    rows = credits.usage_by_member(funded_team)
+    assert [(r.user, r.spent, r.charges) for r in rows] == [(bob, 900, 1), (alice, 400, 2)]
+    body = _page(alice_client, funded_team).content.decode()
+    table = body.split('data-testid="usage-by-member"', 1)[1].split("</table>", 1)[0]
+    assert table.index("Bob") < table.index("Alice")
+    assert '<td class="num">900</td>' in table and '<td class="num">400</td>' in table
+
+
+def test_the_ledger_downloads_as_csv_with_formulas_defused(bob_client, funded_team, alice):
+    credits.grant(funded_team, 5, bucket=Bucket.PACK, note="=HYPERLINK(1)", user=alice)
+    page = _page(bob_client, funded_team).content.decode()
+    url = reverse("ledger_csv", args=[funded_team.uuid])
+    assert url in page
+    response = bob_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert (
+        f'filename="acme-ledger-{timezone.localdate().isoformat()}.csv"'
+        in response["Content-Disposition"]
+    )
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0] == "when,kind,amount,plan,pack,redemption,balance_after,cause,note,by"
+    assert len(lines) == 1 + 3  # plan allowance, test pack, this grant
+    assert lines[-1].split(",")[1:4] == ["grant", "5", "0"]
+    assert "'=HYPERLINK" in lines[-1] and lines[-1].endswith("alice@example.com")

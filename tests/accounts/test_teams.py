@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 
-from studio.accounts import services
-from studio.accounts.models import Membership, User
+from studio.accounts import credits, services
+from studio.accounts.models import LedgerEntry, LedgerKind, Membership, Team, User
 from studio.accounts.views import team_home_url
 from tests.conftest import client_for
 
@@ -81,3 +82,46 @@ def test_a_member_sees_the_settings_but_cannot_rename(bob_client, team):
     page = bob_client.get(reverse("team_settings", args=[team.uuid])).content.decode()
     assert "Only owners and admins can rename the team" in page
     assert "1,000 credits a month" in page
+
+
+# --- who may create teams (STUDIO_TEAM_CREATION) and with how much (STUDIO_NEW_TEAM_CREDITS)
+
+
+def test_with_team_creation_off_nobody_creates_a_team_from_the_dashboard(
+    settings, alice_client, alice, team
+):
+    settings.STUDIO_TEAM_CREATION = "off"
+    page = alice_client.get(reverse("team_create"))
+    assert page.status_code == 403
+    assert "created by the operators" in page.content.decode()
+    posted = alice_client.post(reverse("team_create"), {"name": "Sneaky"})
+    assert posted.status_code == 403
+    assert not Team.objects.filter(name="Sneaky").exists()
+    studio_page = alice_client.get(reverse("team_settings", args=[team.uuid])).content.decode()
+    assert reverse("team_create") not in studio_page
+
+
+def test_with_team_creation_for_admins_only_staff_may_and_others_may_not(
+    settings, alice_client, alice, make_user, team
+):
+    settings.STUDIO_TEAM_CREATION = "admins"
+    assert alice_client.post(reverse("team_create"), {"name": "Nope"}).status_code == 403
+    operator = make_user("ops@example.com", is_staff=True)
+    response = client_for(operator).post(reverse("team_create"), {"name": "Ops team"})
+    assert response.status_code == 302
+    assert Membership.objects.get(team__name="Ops team").user == operator
+
+
+def test_a_team_created_in_the_dashboard_starts_with_the_configured_credits(settings, alice_client):
+    settings.STUDIO_NEW_TEAM_CREDITS = 250
+    alice_client.post(reverse("team_create"), {"name": "Small start"})
+    team = Team.objects.get(name="Small start")
+    assert team.total_credits == 250
+    entry = LedgerEntry.objects.get(team=team)
+    assert (entry.kind, entry.amount, entry.note) == (
+        LedgerKind.PLAN_RESET,
+        250,
+        "Starting credits of a new team",
+    )
+    assert team.plan_renews_at > timezone.now()
+    assert credits.reconcile() == []

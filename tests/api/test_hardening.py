@@ -98,7 +98,7 @@ def test_nul_characters_are_refused_on_every_database(api, funded_team, field):
     assert r.status_code == 400 and r.json()["code"] == "INVALID_FIELDS"
 
 
-def test_a_download_is_named_after_the_stored_file_whatever_the_link_says(funded_team, alice):
+def test_a_download_is_named_after_the_job_whatever_the_link_says(funded_team, alice):
     generation = run(start(funded_team, alice, "image", {"prompt": "a cat"}))
     asset = generation.assets.get()
     from generations import assets as storage
@@ -107,7 +107,8 @@ def test_a_download_is_named_after_the_stored_file_whatever_the_link_says(funded
     forged = path.replace("/0.png?", "/invoice.exe%0d%0aSet-Cookie:x=1?")
     r = Client().get(forged + "&download=1")
     assert r.status_code == 200
-    assert r["Content-Disposition"] == 'attachment; filename="0.png"'
+    short = str(generation.uuid)[:8]
+    assert r["Content-Disposition"] == f'attachment; filename="a-cat-{short}-1.png"'
 
 
 def test_kolbo_paths_answer_400_for_insufficient_credits_whatever_the_auth_header(bearer, team):

@@ -27,7 +27,9 @@ def test_a_full_key_is_nowhere_after_creation(team, alice_client, caplog):
     r = alice_client.post("/api/v1/keys", {"name": "krev"}, content_type=JSON)
     created.append(r.json()["data"]["key"])
     page = alice_client.post(
-        f"/t/{team.uuid}/api-keys/", {"name": "page", "scopes": ["read"], "expires_in_days": "30"}
+        f"/t/{team.uuid}/api-keys/",
+        {"name": "page", "scopes": ["read"], "expires_in_days": "30"},
+        follow=True,  # created, then shown once on the page the POST redirects to
     )
     page_key = page.content.decode().split('id="new-key" type="text" readonly value="')[1][:52]
     created.append(page_key)

@@ -209,18 +209,33 @@ def test_the_product_page_shows_original_and_cutout_and_saves_edits(team, produc
     page = alice_client.get(url).content.decode()
     assert 'data-testid="product-original"' in page and 'data-testid="product-cutout"' in page
     assert "checker" in page
+    assert 'name="metadata"' not in page  # fields, not a JSON textarea
+    edited = ("colors", "brandName", "materials")
+    kept = {k: v for k, v in product.metadata.items() if k not in edited}
     response = alice_client.post(
-        url, {"name": "Renamed", "category": "wallets", "metadata": '{"color": "tan"}'}
+        url,
+        {
+            "name": "Renamed",
+            "category": "wallets",
+            "brand_name": "Vysionary",
+            "product_name": product.metadata.get("productName", ""),
+            "product_type": product.metadata.get("productType", ""),
+            "colors": " tan,  dark brown ,",
+            "materials": ", ".join(product.metadata.get("materials") or []),
+        },
     )
     assert response.status_code == 302
     product.refresh_from_db()
-    assert (product.name, product.category, product.metadata) == (
-        "Renamed",
-        "wallets",
-        {"color": "tan"},
-    )
-    bad = alice_client.post(url, {"name": "x", "category": "", "metadata": "[1, 2]"})
-    assert bad.status_code == 400 and b"JSON object" in bad.content
+    assert (product.name, product.category) == ("Renamed", "wallets")
+    assert product.metadata["brandName"] == "Vysionary"
+    assert product.metadata["colors"] == ["tan", "dark brown"]
+    assert {k: v for k, v in product.metadata.items() if k not in edited} == kept
+    page = alice_client.get(url).content.decode()
+    assert 'value="tan, dark brown"' in page and 'value="Vysionary"' in page
+    cleared = alice_client.post(url, {"name": "Renamed", "brand_name": ""})
+    assert cleared.status_code == 302
+    product.refresh_from_db()
+    assert "brandName" not in product.metadata
 
 
 def test_deleting_a_product_removes_its_files_and_frees_storage(
@@ -371,11 +386,10 @@ def test_the_grid_reads_a_fixed_number_of_queries_however_many_products(
     assert response.content.decode().count('data-testid="product-card"') == 6
 
 
-def test_metadata_is_limited_in_size(team, product, alice_client):
+def test_metadata_fields_are_limited_in_size(team, product, alice_client):
     url = reverse("catalog_product", args=[team.uuid, product.pk])
-    huge = '{"notes": "' + "x" * 30_000 + '"}'
-    response = alice_client.post(url, {"name": "n", "category": "", "metadata": huge})
-    assert response.status_code == 400 and b"20,000 characters" in response.content
+    response = alice_client.post(url, {"name": "n", "colors": "x" * 30_000})
+    assert response.status_code == 400 and b"at most 500 characters" in response.content
 
 
 def test_without_javascript_an_upload_redirects_back_with_a_message(team, alice_client):

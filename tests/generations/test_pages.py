@@ -125,8 +125,14 @@ def test_viewers_see_the_pages_but_get_403_on_every_write(funded_team, alice, ve
     assert balance(funded_team) == before
     assert Generation.objects.filter(team=funded_team).count() == 2
     page = vera_client.get(studio_url(funded_team)).content.decode()
-    assert "only members can generate" in page
     assert 'data-testid="generate"' not in page
+
+
+def test_a_viewer_sees_a_read_only_notice_instead_of_the_studio_form(funded_team, vera_client):
+    page = vera_client.get(studio_url(funded_team)).content.decode()
+    assert 'data-testid="read-only-notice"' in page
+    assert "not start new ones" in page
+    assert 'id="generate-form"' not in page and "<textarea" not in page
 
 
 # --- the Studio form --------------------------------------------------------------------------
@@ -236,6 +242,52 @@ def test_starting_an_image_from_the_form_charges_the_price_and_prepends_a_card(
     assert "every 2s" not in card
     for asset in generation.assets.all():
         assert str(asset.uuid) in card
+
+
+def test_after_generate_the_price_line_still_prices_the_kept_image_count(funded_team, alice_client):
+    response = alice_client.post(
+        studio_url(funded_team),
+        {"type": "image", "model": "auto", "prompt": "a kite", "count": "4"},
+        **HTMX,
+    )
+    form = response.content.decode().split('id="studio-form"', 1)[1]
+    assert '<option value="4" selected>' in form
+    assert 'data-testid="cost-credits">160<' in form
+
+
+def test_a_studio_link_with_settings_prices_those_settings(funded_team, alice_client):
+    page = alice_client.get(studio_url(funded_team, type="image", count="3")).content.decode()
+    assert 'data-testid="cost-credits">120<' in page
+
+
+def test_the_price_preview_is_posted_so_a_long_prompt_never_reaches_a_url(
+    funded_team, alice_client
+):
+    page = alice_client.get(studio_url(funded_team)).content.decode()
+    quote_url = reverse("studio_quote", args=[funded_team.uuid])
+    assert f'hx-post="{quote_url}"' in page and f'hx-get="{quote_url}' not in page
+    prompt = "a very long prompt, " * 2000
+    response = alice_client.post(
+        quote_url, {"type": "image", "prompt": prompt, "count": "2"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert 'data-testid="cost-credits">80<' in response.content.decode()
+
+
+def test_switching_the_model_redraws_the_form_by_post_and_keeps_the_prompt(
+    funded_team, alice_client
+):
+    response = alice_client.post(
+        reverse("studio_quote", args=[funded_team.uuid]),
+        {"type": "image", "model": "auto", "prompt": "a kite over the dunes", "count": "2"},
+        HTTP_HX_TARGET="studio-form",
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="studio-form"')
+    assert "a kite over the dunes" in body
+    assert 'data-testid="cost-credits">80<' in body
+    assert not Generation.objects.exists()
 
 
 def test_starting_without_javascript_redirects_back_to_the_studio(funded_team, alice_client):
@@ -530,6 +582,27 @@ def test_the_detail_page_of_a_running_job_polls_and_offers_cancel(funded_team, a
     assert action_url("cancel", job) in page
 
 
+def test_the_detail_page_of_a_running_job_refreshes_header_actions_and_cost_together(
+    funded_team, alice, alice_client
+):
+    job = running(funded_team, alice)
+    headers = {**HTMX, "HTTP_HX_TARGET": "detail-body"}
+    while_running = alice_client.get(detail_url(job), **headers).content.decode()
+    assert while_running.lstrip().startswith('<div id="detail-body"')
+    assert "every 2s" in while_running and 'data-testid="cancel"' in while_running
+    assert "<html" not in while_running
+
+    Generation.objects.filter(pk=job.pk).update(state=S.QUEUED, progress=0)
+    run(job)  # a worker finishes it between two polls
+    finished_body = alice_client.get(detail_url(job), **headers)
+    body = finished_body.content.decode()
+    assert "every 2s" not in body  # the poll stops with the finished page
+    assert 'data-testid="cancel"' not in body and "Queued" not in body
+    assert 'data-testid="rerun"' in body and 'data-testid="download"' in body
+    assert 'data-state="succeeded"' in body
+    assert "credits-changed" in finished_body["HX-Trigger"]
+
+
 # --- the Gallery ------------------------------------------------------------------------------
 
 
@@ -591,3 +664,44 @@ def test_the_gallery_list_is_a_constant_number_of_queries(
     with CaptureQueriesContext(connection) as many:
         alice_client.get(url)
     assert len(few) == len(many)
+
+
+def test_the_gallery_finds_generations_by_words_in_the_prompt(funded_team, alice, alice_client):
+    kite = finished(funded_team, alice, prompt="A red KITE over green hills")
+    finished(funded_team, alice, prompt="a lighthouse at dusk")
+    response = alice_client.get(reverse("gallery", args=[funded_team.uuid]), {"q": " kite "})
+    body = response.content.decode()
+    assert body.count('data-testid="tile"') == 1 and str(kite.uuid) in body
+    assert "1 generation matches these filters" in body
+    empty = alice_client.get(reverse("gallery", args=[funded_team.uuid]), {"q": "submarine"})
+    assert "Nothing matches these filters" in empty.content.decode()
+
+
+def test_open_in_studio_fills_the_form_with_the_jobs_settings(funded_team, alice, alice_client):
+    job = finished(
+        funded_team, alice, prompt="a kite over dunes", count="3", aspect_ratio="16:9", hd=True
+    )
+    detail = alice_client.get(detail_url(job)).content.decode()
+    link = f"{reverse('studio', args=[funded_team.uuid])}?from={job.uuid}"
+    assert link in detail
+    form = alice_client.get(link).content.decode()
+    assert ">\na kite over dunes</textarea>" in form
+    assert '<option value="3" selected>' in form
+    assert '<option value="16:9" selected>' in form
+    assert 'data-testid="cost-credits">240<' in form  # 3 HD images
+    assert "seed" not in form.split('id="studio-form"')[1].split("</form>")[0].lower()
+
+
+def test_open_in_studio_with_another_teams_job_is_404(
+    funded_team, other_team, charlie, alice_client
+):
+    from studio.accounts import credits as ledger
+
+    ledger.grant(other_team, 1000)
+    foreign = finished(other_team, charlie)
+    url = f"{reverse('studio', args=[funded_team.uuid])}?from={foreign.uuid}"
+    assert alice_client.get(url).status_code == 404
+    assert (
+        alice_client.get(f"{reverse('studio', args=[funded_team.uuid])}?from=nope").status_code
+        == 404
+    )

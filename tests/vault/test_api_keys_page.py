@@ -25,9 +25,11 @@ def test_it_lists_keys_without_their_secret(team, alice, alice_client):
 
 def test_it_creates_a_key_and_shows_it_once(team, alice_client):
     r = alice_client.post(
-        url(team), {"name": "My App", "scopes": ["images", "read"], "expires_in_days": "30"}
+        url(team),
+        {"name": "My App", "scopes": ["images", "read"], "expires_in_days": "30"},
+        follow=True,
     )
-    assert r.status_code == 200
+    assert r.redirect_chain == [(url(team), 302)]
     assert "no-store" in r["Cache-Control"]
     full = re.search(r'value="(studio_live_[0-9a-f]{40})"', r.content.decode()).group(1)
     assert 'data-copy="#new-key"' in r.content.decode()
@@ -56,7 +58,7 @@ def test_the_page_links_the_interactive_docs(team, alice_client):
 
 def test_members_may_create_keys(team, bob_client):
     r = bob_client.post(url(team), {"name": "Bob's", "scopes": ["images"]})
-    assert r.status_code == 200
+    assert r.status_code == 302
     assert ApiKey.objects.filter(name="Bob's").exists()
 
 
@@ -96,3 +98,13 @@ def test_outsiders_cannot_revoke(team, alice, charlie_client):
     assert r.status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_reloading_after_creating_a_key_creates_no_second_key(team, alice_client):
+    created = alice_client.post(url(team), {"name": "Once", "scopes": ["images"]})
+    assert created.status_code == 302 and created.url == url(team)
+    shown = alice_client.get(created.url)
+    full = re.search(r'value="(studio_live_[0-9a-f]{40})"', shown.content.decode()).group(1)
+    reloaded = alice_client.get(created.url)
+    assert full not in reloaded.content.decode()
+    assert ApiKey.objects.filter(name="Once").count() == 1
