@@ -104,6 +104,7 @@ class DnaType(models.TextChoices):
     PRODUCT = "product", "Product"
     STYLE = "style", "Style"
     ENVIRONMENT = "environment", "Environment"
+    SCENE = "scene", "Scene"
 
 
 class VisualDNA(models.Model):
