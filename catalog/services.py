@@ -137,10 +137,31 @@ def _forget(image: CatalogImage) -> None:
 
 
 def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) -> CatalogImage:
+    """Store an upload, scored for content safety first: over the team's threshold it is
+    refused (action `refuse`: nothing stored) or stored flagged."""
     info = upload.info
-    return files.store(
+    score, flagged = _safety_check(team, upload)
+    image = files.store(
         team, upload.data, stem, info.extension, info.mime_type, (info.width, info.height)
     )
+    if score is not None:
+        CatalogImage.objects.filter(pk=image.pk).update(safety_score=score, flagged=flagged)
+        image.safety_score, image.flagged = score, flagged
+    return image
+
+
+def _safety_check(team: Team | None, upload: Upload) -> tuple[float | None, bool]:
+    from generations.safety import policy_for
+    from studio import safety
+
+    score = safety.score_image(pixels.open_rgba(upload.data, max_side=512))
+    policy = policy_for(team.pk if team else None)
+    if not policy.over(score):
+        return score, False
+    if policy.action == "refuse":
+        name = upload.filename or "The image"
+        raise InvalidFields(f"{name} was refused by the content policy")
+    return score, True
 
 
 def delete_images(images: Iterable[CatalogImage]) -> None:

@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from generations.models import Asset, AssetKind, AssetRole, Generation, SafetyPolicy
+from generations.models import Asset, AssetKind, AssetRole, Generation
 from studio import media, safety
 from studio.accounts import storage_quota
 
@@ -95,15 +95,9 @@ class ContentRefused(Exception):
 
 
 def safety_policy(team_id: int) -> safety.Policy:
-    """The settings' safety policy, with what an admin overrode for this team."""
-    default = safety.default_policy()
-    override = SafetyPolicy.objects.filter(team_id=team_id).first()
-    if override is None:
-        return default
-    return safety.Policy(
-        override.threshold if override.threshold is not None else default.threshold,
-        override.action or default.action,
-    )
+    from generations.safety import policy_for
+
+    return policy_for(team_id)
 
 
 def _safety_check(generation: Generation, source: Path, mime: str) -> tuple[float | None, bool]:

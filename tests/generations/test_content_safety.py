@@ -120,3 +120,40 @@ def test_the_admin_lists_results_with_their_safety_scores(funded, api, admin_cli
     page = admin_client.get("/admin/generations/asset/").content.decode()
     assert "Safety score" in page
     assert admin_client.get("/admin/generations/safetypolicy/add/").status_code == 200
+
+
+# --- uploads ----------------------------------------------------------------------------------
+
+
+def product_upload():
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 160), (214, 22, 160)).save(buffer, "PNG")
+    return SimpleUploadedFile("bag.png", buffer.getvalue(), "image/png")
+
+
+def test_an_upload_is_scored_and_the_score_kept_on_its_image(api, funded):
+    from catalog.models import Product
+
+    r = api.post("/api/v1/products", {"file": product_upload()})
+    assert r.status_code == 200, r.content
+    product = Product.objects.get(pk=r.json()["data"]["id"])
+    assert product.original.safety_score is not None and product.original.safety_score < 0.8
+    assert product.original.flagged is False
+
+
+def test_an_upload_over_the_threshold_is_refused_with_refuse_and_nothing_is_stored(
+    api, funded, settings
+):
+    from catalog.models import CatalogImage, Product
+
+    settings.STUDIO_SAFETY_THRESHOLD = 0.0
+    settings.STUDIO_SAFETY_ACTION = "refuse"
+    r = api.post("/api/v1/products", {"file": product_upload()})
+    assert r.status_code == 400 and "content policy" in r.json()["error"]
+    assert not Product.objects.exists() and not CatalogImage.objects.filter(team=funded).exists()
+    funded.refresh_from_db()
+    assert funded.storage_used_bytes == 0
