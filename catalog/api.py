@@ -7,6 +7,7 @@ are checked completely before anything is stored (catalog/services.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any, Literal
 from uuid import UUID
@@ -102,11 +103,17 @@ class ProductFilters(Schema):
 @router.get(
     "/products",
     auth=api_key("products", limit=RateClass.READ, dialect="krev"),
-    response={200: KrevListResponse[ProductOut], **errors(400, 401, 403, 404, 429)},
-    summary="List products (or one by id) with signed image URLs",
+    response={
+        200: KrevListResponse[ProductOut] | KrevResponse[ProductOut],
+        **errors(400, 401, 403, 404, 429),
+    },
+    summary="List products, or get one by id (an object), with signed image URLs",
 )
 def list_products(request: HttpRequest, filters: Query[ProductFilters]) -> dict[str, Any]:
-    return krev_list(products_for(caller_team(request), filters.id, filters.limit))
+    rows = products_for(caller_team(request), filters.id, filters.limit)
+    if filters.id:
+        return krev(rows[0])  # Krev's `?id=`: that product as `data`, not a list
+    return krev_list(rows)
 
 
 def products_for(team: Team, product_id: str | None, limit: int) -> list[dict[str, Any]]:
@@ -217,19 +224,36 @@ def finish_upload(key: ApiKey, upload: services.Upload, fields: dict[str, Any]) 
 # --- Kolbo: Visual DNA ------------------------------------------------------------------------
 
 
+DnaTypeName = Literal["character", "product", "style", "environment", "scene"]
+
+
 class VisualDnaOut(Schema):
     id: str
     name: str
-    dna_type: Literal["character", "product", "style", "environment"]
+    dna_type: DnaTypeName
     description: str
     thumbnail_url: str | None
     images: list[str]
     created_at: str
+    is_global: bool
 
 
 class VisualDnaDetailOut(VisualDnaOut):
     system_prompt: str
-    is_global: bool
+
+
+class VisualDnaFilters(Schema):
+    scope: Literal["all", "personal", "global"] = Field("all", description="Whose DNAs to list")
+    search: str | None = Field(None, max_length=100, description="Part of the name or description")
+    page: int = Field(1, ge=1, le=10_000)
+    limit: int = Field(50, ge=1, le=100)
+
+
+class Pagination(Schema):
+    page: int
+    limit: int
+    total: int
+    pages: int
 
 
 class VisualDnaCreated(Schema):
@@ -241,6 +265,7 @@ class VisualDnaList(Schema):
     success: Literal[True] = True
     visual_dnas: list[VisualDnaOut]
     count: int
+    pagination: Pagination
 
 
 class VisualDnaDetail(Schema):
@@ -272,7 +297,7 @@ _DNA_DOC = {
                         "name": {"type": "string", "maxLength": 100},
                         "dna_type": {
                             "type": "string",
-                            "enum": ["character", "product", "style", "environment"],
+                            "enum": ["character", "product", "style", "environment", "scene"],
                             "description": "Also accepted as dnaType",
                         },
                         "images": {
@@ -304,25 +329,71 @@ def create_visual_dna(request: HttpRequest) -> dict[str, Any]:
     key = caller_key(request)
     if not _is_multipart(request):
         raise InvalidFields("Send a Visual DNA as multipart/form-data with 1-4 images")
-    _read_form(request, files=services.MAX_DNA_IMAGES)
+    fields = _dna_form(request)
+    services.checked_name(fields["name"])  # report a missing name before reading any image
+    dna = services.create_visual_dna(
+        key.team,
+        key.user,
+        name=fields["name"],
+        dna_type=fields["dna_type"],
+        uploads=_dna_files(request),
+        prompt_helper=fields["prompt_helper"] or "",
+    )
+    return kolbo(visual_dna=presenters.visual_dna(dna))
+
+
+def _dna_form(request: HttpRequest) -> dict[str, Any]:
+    """A Visual DNA's multipart fields, in snake_case or camelCase as the docs allow."""
+    if request.method != "POST":
+        # Django parses multipart bodies of POSTs only; PUT carries the same form.
+        method, request.method = request.method, "POST"
+        for parsed in ("_post", "_files"):  # an earlier look parsed nothing: read again
+            with contextlib.suppress(AttributeError):
+                delattr(request, parsed)
+        try:
+            _read_form(request, files=services.MAX_DNA_IMAGES)
+        finally:
+            request.method = method
+    else:
+        _read_form(request, files=services.MAX_DNA_IMAGES)
+    return {
+        "name": _first(request, "name"),
+        "dna_type": _first(request, "dna_type", "dnaType", "type"),
+        "prompt_helper": _first(request, "prompt_helper", "promptHelper"),
+    }
+
+
+def _dna_files(request: HttpRequest) -> list[services.Upload]:
     files = [*request.FILES.getlist("images"), *request.FILES.getlist("images[]")]
     if len(files) > services.MAX_DNA_IMAGES:
         raise InvalidFields.about(
             "images", f"takes 1-{services.MAX_DNA_IMAGES} files (got {len(files)})"
         )
-    name = _first(request, "name")
-    dna_type = _first(request, "dna_type", "dnaType", "type")
-    services.checked_name(name)  # report a missing name before reading any image
-    uploads = [services.check_upload_file(f, f"images[{i}]") for i, f in enumerate(files)]
-    dna = services.create_visual_dna(
-        key.team,
-        key.user,
-        name=name,
-        dna_type=dna_type,
-        uploads=uploads,
-        prompt_helper=_first(request, "prompt_helper", "promptHelper") or "",
-    )
-    return kolbo(visual_dna=presenters.visual_dna(dna))
+    return [services.check_upload_file(f, f"images[{i}]") for i, f in enumerate(files)]
+
+
+@router.put(
+    "/visual-dna/{dna_id}",
+    auth=api_key("visual_dna", limit=RateClass.GENERATION),
+    response={200: VisualDnaDetail, **errors(400, 401, 403, 404, 413, 429)},
+    summary="Update a Visual DNA (fields sent change; images sent replace the set)",
+    openapi_extra=_DNA_DOC,
+)
+def update_visual_dna(request: HttpRequest, dna_id: str) -> dict[str, Any]:
+    dna = _dna(request, dna_id)
+    if _is_multipart(request):
+        fields = _dna_form(request)
+        uploads = _dna_files(request)
+    else:
+        body = _json_body(request)
+        fields = {
+            "name": body.get("name"),
+            "dna_type": body.get("dna_type", body.get("dnaType")),
+            "prompt_helper": body.get("prompt_helper", body.get("promptHelper")),
+        }
+        uploads = []
+    dna = services.update_visual_dna(dna, uploads=uploads, **fields)
+    return kolbo(visual_dna=presenters.visual_dna(_dna(request, str(dna.pk)), detail=True))
 
 
 def _dnas(request: HttpRequest) -> Any:
@@ -351,12 +422,33 @@ def team_dna(team: Team, dna_id: Any) -> VisualDNA:
 @router.get(
     "/visual-dna",
     auth=api_key("visual_dna", limit=RateClass.READ),
-    response={200: VisualDnaList, **errors(401, 403, 429)},
+    response={200: VisualDnaList, **errors(400, 401, 403, 429)},
     summary="List the team's Visual DNAs and the global ones",
 )
-def list_visual_dnas(request: HttpRequest) -> dict[str, Any]:
-    rows = [presenters.visual_dna(d) for d in _dnas(request)]
-    return kolbo(visual_dnas=rows, count=len(rows))
+def list_visual_dnas(request: HttpRequest, filters: Query[VisualDnaFilters]) -> dict[str, Any]:
+    dnas = dnas_matching(caller_team(request), filters.scope, filters.search)
+    total = dnas.count()
+    start = (filters.page - 1) * filters.limit
+    rows = [presenters.visual_dna(d) for d in dnas[start : start + filters.limit]]
+    pages = (total + filters.limit - 1) // filters.limit
+    return kolbo(
+        visual_dnas=rows,
+        count=len(rows),
+        pagination={"page": filters.page, "limit": filters.limit, "total": total, "pages": pages},
+    )
+
+
+def dnas_matching(team: Team, scope: str = "all", search: str | None = None) -> Any:
+    """The Visual DNAs a list shows: `scope` all|personal|global, `search` in name or text."""
+    dnas = team_dnas(team)
+    if scope == "personal":
+        dnas = dnas.filter(team__isnull=False)
+    elif scope == "global":
+        dnas = dnas.filter(team__isnull=True)
+    if search and search.strip():
+        words = search.strip()
+        dnas = dnas.filter(Q(name__icontains=words) | Q(description__icontains=words))
+    return dnas
 
 
 @router.get(
@@ -410,8 +502,8 @@ class MoodboardDetail(Schema):
 
 
 class MoodboardFilters(Schema):
-    scope: Literal["personal", "preset"] | None = Field(
-        None, description="personal, preset, or both when omitted"
+    scope: Literal["all", "personal", "preset", "global"] | None = Field(
+        None, description="personal, preset (also: global), or all when omitted"
     )
 
 
@@ -423,6 +515,14 @@ class MoodboardImageIn(Schema):
 class MoodboardIn(Schema):
     name: str = Field(..., max_length=100)
     images: list[MoodboardImageIn] = Field(..., min_length=1, max_length=15)
+    style_guide: str | None = Field(None, max_length=2000)
+
+
+class MoodboardUpdate(Schema):
+    name: str | None = Field(None, max_length=100)
+    images: list[MoodboardImageIn] | None = Field(
+        None, min_length=1, max_length=15, description="Replace the whole set"
+    )
     style_guide: str | None = Field(None, max_length=2000)
 
 
@@ -442,13 +542,18 @@ def team_boards(team: Team) -> Any:
     summary="List moodboards: personal ones and presets",
 )
 def list_moodboards(request: HttpRequest, filters: Query[MoodboardFilters]) -> dict[str, Any]:
-    boards = _boards(request)
-    if filters.scope == "personal":
-        boards = boards.filter(team__isnull=False)
-    elif filters.scope == "preset":
-        boards = boards.filter(team__isnull=True)
-    rows = [presenters.moodboard(b) for b in boards]
+    rows = [presenters.moodboard(b) for b in boards_in_scope(caller_team(request), filters.scope)]
     return kolbo(moodboards=rows, count=len(rows))
+
+
+def boards_in_scope(team: Team, scope: str | None) -> Any:
+    """`scope`: personal (the team's), preset or global (Studio's), all (both; the default)."""
+    boards = team_boards(team)
+    if scope == "personal":
+        return boards.filter(team__isnull=False)
+    if scope in ("preset", "global"):
+        return boards.filter(team__isnull=True)
+    return boards
 
 
 @router.get(
@@ -458,13 +563,56 @@ def list_moodboards(request: HttpRequest, filters: Query[MoodboardFilters]) -> d
     summary="Get a moodboard with its style guide",
 )
 def get_moodboard(request: HttpRequest, moodboard_id: str) -> dict[str, Any]:
+    return kolbo(moodboard=presenters.moodboard(_board(request, moodboard_id), detail=True))
+
+
+def _board(request: HttpRequest, moodboard_id: str) -> Moodboard:
     try:
         board = _boards(request).filter(pk=UUID(moodboard_id)).first()
     except ValueError:
         board = None
     if board is None:
         raise NotFound(f"Moodboard not found: {moodboard_id}")
-    return kolbo(moodboard=presenters.moodboard(board, detail=True))
+    return board
+
+
+@router.put(
+    "/moodboards/{moodboard_id}",
+    auth=api_key("moodboards", limit=RateClass.GENERATION),
+    response={200: MoodboardDetail, **errors(400, 401, 403, 404, 413, 429)},
+    summary="Update a personal moodboard (fields sent change; images sent replace the set)",
+)
+def update_moodboard(
+    request: HttpRequest, moodboard_id: str, payload: MoodboardUpdate
+) -> dict[str, Any]:
+    key = caller_key(request)
+    board = _board(request, moodboard_id)
+    uploads = _board_uploads(key, payload.images) if payload.images else None
+    services.update_moodboard(
+        board, name=payload.name, style_guide=payload.style_guide, uploads=uploads
+    )
+    return kolbo(moodboard=presenters.moodboard(_board(request, moodboard_id), detail=True))
+
+
+@router.delete(
+    "/moodboards/{moodboard_id}",
+    auth=api_key("moodboards", limit=RateClass.READ),
+    response={200: Deleted, **errors(401, 403, 404, 429)},
+    summary="Delete a personal moodboard (presets cannot be deleted)",
+)
+def delete_moodboard(request: HttpRequest, moodboard_id: str) -> dict[str, Any]:
+    board = _board(request, moodboard_id)
+    services.delete_moodboard(board)
+    return kolbo(message=f"Moodboard \u201c{board.name}\u201d deleted")
+
+
+def _board_uploads(key: ApiKey, images: list[MoodboardImageIn]) -> list[services.Upload]:
+    uploads = []
+    for index, image in enumerate(images):
+        what = f"images[{index}]"
+        data, filename = services.read_image_url(image.url, key.team, what)
+        uploads.append(services.check_upload(data, f"The image at {what}", filename))
+    return uploads
 
 
 @router.post(
@@ -479,11 +627,7 @@ def create_moodboard(request: HttpRequest, payload: MoodboardIn) -> dict[str, An
 
 def moodboard_from_urls(key: ApiKey, payload: MoodboardIn) -> dict[str, Any]:
     """`POST /moodboards` (REST and MCP): each image URL read and checked, then stored."""
-    uploads = []
-    for index, image in enumerate(payload.images):
-        what = f"images[{index}]"
-        data, filename = services.read_image_url(image.url, key.team, what)
-        uploads.append(services.check_upload(data, f"The image at {what}", filename))
+    uploads = _board_uploads(key, payload.images)
     board = services.create_moodboard(
         key.team, key.user, name=payload.name, uploads=uploads, style_guide=payload.style_guide
     )

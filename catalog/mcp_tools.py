@@ -13,6 +13,7 @@ from catalog.api import (
     MoodboardFilters,
     MoodboardIn,
     ProductFilters,
+    boards_in_scope,
     moodboard_from_urls,
     product_from_image_url,
     products_for,
@@ -189,11 +190,7 @@ async def list_moodboards(call: ToolCall, args: dict[str, Any]) -> dict[str, Any
     filters = validated(MoodboardFilters, args)
 
     def read() -> dict[str, Any]:
-        boards = team_boards(call.team)
-        if filters.scope == "personal":
-            boards = boards.filter(team__isnull=False)
-        elif filters.scope == "preset":
-            boards = boards.filter(team__isnull=True)
+        boards = boards_in_scope(call.team, filters.scope)
         rows = [presenters.moodboard(b) for b in boards]
         return {"success": True, "moodboards": rows, "count": len(rows)}
 

@@ -32,6 +32,10 @@ class CatalogImage(models.Model):
     size_bytes = models.PositiveBigIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    # Content safety of an upload (studio/safety.py): its NSFW score (0-1; None when not
+    # scored, e.g. derived images) and whether it was at or over the team's threshold.
+    safety_score = models.FloatField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -104,6 +108,7 @@ class DnaType(models.TextChoices):
     PRODUCT = "product", "Product"
     STYLE = "style", "Style"
     ENVIRONMENT = "environment", "Environment"
+    SCENE = "scene", "Scene"
 
 
 class VisualDNA(models.Model):

@@ -29,8 +29,13 @@ def iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
 
 
+# Krev's metadata: strings and lists; a key with nothing to say is left out, never null.
 def product(p: Product) -> dict[str, Any]:
-    metadata = {k: v for k, v in (p.metadata or {}).items() if k not in ("filename", "category")}
+    metadata = {
+        k: v
+        for k, v in (p.metadata or {}).items()
+        if k not in ("filename", "category") and v is not None
+    }
     return {
         "id": str(p.id),
         "name": p.name or None,
@@ -54,9 +59,10 @@ def visual_dna(dna: VisualDNA, *, detail: bool = False) -> dict[str, Any]:
         "thumbnail_url": signed_url(services.dna_thumbnail(dna)),
         "images": [signed_url(i) for i in services.dna_images(dna)],
         "created_at": iso(dna.created_at),
+        "is_global": dna.is_global,
     }
     if detail:
-        body.update(system_prompt=dna.system_prompt, is_global=dna.is_global)
+        body["system_prompt"] = dna.system_prompt
     return body
 
 

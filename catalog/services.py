@@ -137,10 +137,31 @@ def _forget(image: CatalogImage) -> None:
 
 
 def store_upload(files: _Files, team: Team | None, upload: Upload, stem: str) -> CatalogImage:
+    """Store an upload, scored for content safety first: over the team's threshold it is
+    refused (action `refuse`: nothing stored) or stored flagged."""
     info = upload.info
-    return files.store(
+    score, flagged = _safety_check(team, upload)
+    image = files.store(
         team, upload.data, stem, info.extension, info.mime_type, (info.width, info.height)
     )
+    if score is not None:
+        CatalogImage.objects.filter(pk=image.pk).update(safety_score=score, flagged=flagged)
+        image.safety_score, image.flagged = score, flagged
+    return image
+
+
+def _safety_check(team: Team | None, upload: Upload) -> tuple[float | None, bool]:
+    from generations.safety import policy_for
+    from studio import safety
+
+    score = safety.score_image(pixels.open_rgba(upload.data, max_side=512))
+    policy = policy_for(team.pk if team else None)
+    if not policy.over(score):
+        return score, False
+    if policy.action == "refuse":
+        name = upload.filename or "The image"
+        raise InvalidFields(f"{name} was refused by the content policy")
+    return score, True
 
 
 def delete_images(images: Iterable[CatalogImage]) -> None:
@@ -450,6 +471,57 @@ def _joined(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def _dna_type(dna_type: Any) -> str:
+    if dna_type in (None, ""):
+        raise MissingFields.of("dna_type")
+    if dna_type not in DnaType.values:
+        raise InvalidFields.about("dna_type", f"must be one of: {', '.join(DnaType.values)}")
+    return str(dna_type)
+
+
+def _prompt_helper(prompt_helper: Any) -> str:
+    helper = prompt_helper.strip() if isinstance(prompt_helper, str) else ""
+    if len(helper) > 1000:
+        raise InvalidFields.about("prompt_helper", "is at most 1000 characters")
+    return helper
+
+
+def _dna_uploads(uploads: list[Upload]) -> list[Upload]:
+    if not uploads:
+        raise MissingFields("Missing required field: images (1-4 image files)", field="images")
+    if len(uploads) > MAX_DNA_IMAGES:
+        raise InvalidFields.about("images", f"takes 1-{MAX_DNA_IMAGES} files (got {len(uploads)})")
+    return uploads
+
+
+def _dna_texts(
+    name: str, dna_type: str, helper: str, palette: list[str], count: int
+) -> tuple[str, str]:
+    """A Visual DNA's description and the system prompt generation adds for it."""
+    label = DnaType(dna_type).label.lower()
+    shown = f" in {_joined(palette)}" if palette else ""
+    images = f"{count} reference image{'s' if count > 1 else ''}"
+    description = f"A {label} identity{shown}, learned from {images}."
+    if helper:
+        description += f" {helper}"
+    system_prompt = (
+        f"Keep the {label} consistent with the Visual DNA \u201c{name}\u201d"
+        + (f": {helper}" if helper else "")
+        + (f". Palette: {', '.join(palette)}." if palette else ".")
+    )
+    return description, system_prompt
+
+
+def _store_dna_images(files: _Files, team: Team, dna: VisualDNA, uploads: list[Upload]) -> None:
+    """Store the reference images and their contact-sheet thumbnail (storage charged)."""
+    total = sum(len(u.data) for u in uploads)
+    thumb = pixels.thumbnail_png(contact_sheet(uploads), 384)
+    storage_quota.charge(team, total + len(thumb))
+    stored = [store_upload(files, team, u, f"image-{i + 1}") for i, u in enumerate(uploads)]
+    stored.append(files.store(team, thumb, "thumbnail", "png", "image/png", (384, 384)))
+    dna.images.add(*stored)
+
+
 def create_visual_dna(
     team: Team,
     user: User | None,
@@ -460,35 +532,13 @@ def create_visual_dna(
     prompt_helper: Any = "",
 ) -> VisualDNA:
     name = checked_name(name)
-    if dna_type in (None, ""):
-        raise MissingFields.of("dna_type")
-    if dna_type not in DnaType.values:
-        raise InvalidFields.about("dna_type", f"must be one of: {', '.join(DnaType.values)}")
-    if not uploads:
-        raise MissingFields("Missing required field: images (1-4 image files)", field="images")
-    if len(uploads) > MAX_DNA_IMAGES:
-        raise InvalidFields.about("images", f"takes 1-{MAX_DNA_IMAGES} files (got {len(uploads)})")
-    helper = prompt_helper.strip() if isinstance(prompt_helper, str) else ""
-    if len(helper) > 1000:
-        raise InvalidFields.about("prompt_helper", "is at most 1000 characters")
-    palette = _palette(uploads)
-    label = DnaType(dna_type).label.lower()
-    shown = f" in {_joined(palette)}" if palette else ""
-    count = f"{len(uploads)} reference image{'s' if len(uploads) > 1 else ''}"
-    description = f"A {label} identity{shown}, learned from {count}."
-    if helper:
-        description += f" {helper}"
-    system_prompt = (
-        f"Keep the {label} consistent with the Visual DNA \u201c{name}\u201d"
-        + (f": {helper}" if helper else "")
-        + (f". Palette: {', '.join(palette)}." if palette else ".")
-    )
+    dna_type = _dna_type(dna_type)
+    uploads = _dna_uploads(uploads)
+    helper = _prompt_helper(prompt_helper)
+    description, system_prompt = _dna_texts(name, dna_type, helper, _palette(uploads), len(uploads))
     files = _Files()
     try:
         with transaction.atomic():
-            total = sum(len(u.data) for u in uploads)
-            thumb = pixels.thumbnail_png(contact_sheet(uploads), 384)
-            storage_quota.charge(team, total + len(thumb))
             dna = VisualDNA.objects.create(
                 team=team,
                 created_by=user,
@@ -498,13 +548,65 @@ def create_visual_dna(
                 description=description,
                 system_prompt=system_prompt,
             )
-            stored = [store_upload(files, team, u, f"image-{i + 1}") for i, u in enumerate(uploads)]
-            stored.append(files.store(team, thumb, "thumbnail", "png", "image/png", (384, 384)))
-            dna.images.add(*stored)
+            _store_dna_images(files, team, dna, uploads)
     except BaseException:
         files.discard()
         raise
     return dna
+
+
+def update_visual_dna(
+    dna: VisualDNA,
+    *,
+    name: Any = None,
+    dna_type: Any = None,
+    prompt_helper: Any = None,
+    uploads: list[Upload] | None = None,
+) -> VisualDNA:
+    """`PUT /visual-dna/{id}`: the fields sent change; images sent replace the whole set."""
+    if dna.is_global or dna.team is None:
+        raise Forbidden("Global Visual DNAs ship with Studio and cannot be changed")
+    name = checked_name(name) if name is not None else dna.name
+    dna_type = _dna_type(dna_type) if dna_type is not None else dna.dna_type
+    helper = _prompt_helper(prompt_helper) if prompt_helper is not None else dna.prompt_helper
+    if uploads:
+        uploads = _dna_uploads(uploads)
+        palette, count = _palette(uploads), len(uploads)
+    else:
+        kept = dna_images(dna)
+        palette, count = _stored_palette(kept), max(len(kept), 1)
+    description, system_prompt = _dna_texts(name, dna_type, helper, palette, count)
+    files = _Files()
+    try:
+        with transaction.atomic():
+            if uploads:
+                old = list(dna.images.all())
+                dna.images.clear()
+                delete_images(old)
+                _store_dna_images(files, dna.team, dna, uploads)
+            dna.name, dna.dna_type, dna.prompt_helper = name, dna_type, helper
+            dna.description, dna.system_prompt = description, system_prompt
+            dna.save(
+                update_fields=["name", "dna_type", "prompt_helper", "description", "system_prompt"]
+            )
+    except BaseException:
+        files.discard()
+        raise
+    return dna
+
+
+def _stored_palette(images: list[CatalogImage]) -> list[str]:
+    names: list[str] = []
+    for image in images:
+        try:
+            with image.file.open("rb") as handle:
+                picture = pixels.open_rgba(handle.read(), max_side=320)
+        except (OSError, ValueError):
+            continue  # a missing file: describe without its colours
+        for colour in pixels.dominant_colours(picture, limit=2):
+            if colour["name"] not in names:
+                names.append(str(colour["name"]))
+    return names[:4]
 
 
 def contact_sheet(uploads: list[Upload], side: int = 384) -> Any:
@@ -552,26 +654,77 @@ def delete_visual_dna(dna: VisualDNA) -> None:
 # --- moodboards -------------------------------------------------------------------------------
 
 
-def create_moodboard(
-    team: Team, user: User | None, *, name: Any, uploads: list[Upload], style_guide: Any = ""
-) -> Moodboard:
-    name = checked_name(name)
+def _board_uploads(uploads: list[Upload]) -> list[Upload]:
     if not uploads:
         raise MissingFields("Missing required field: images (1-15 images)", field="images")
     if len(uploads) > MAX_MOODBOARD_IMAGES:
         raise InvalidFields.about(
             "images", f"takes 1-{MAX_MOODBOARD_IMAGES} items (got {len(uploads)})"
         )
+    return uploads
+
+
+def _style_guide(style_guide: Any) -> str:
     if style_guide is not None and not isinstance(style_guide, str):
         raise InvalidFields.about("style_guide", "must be a string")
     guide = (style_guide or "").strip()
     if len(guide) > 2000:
         raise InvalidFields.about("style_guide", "is at most 2000 characters")
-    palette = _palette(uploads[:6])
+    return guide
+
+
+def _master_prompt(guide: str, palette: list[str]) -> str:
     if guide and palette:
-        master = f"{guide} Palette: {', '.join(palette)}."
+        return f"{guide} Palette: {', '.join(palette)}."
+    return guide or (f"A look in {_joined(palette)}." if palette else "")
+
+
+def update_moodboard(
+    board: Moodboard,
+    *,
+    name: Any = None,
+    style_guide: Any = None,
+    uploads: list[Upload] | None = None,
+) -> Moodboard:
+    """`PUT /moodboards/{id}`: the fields sent change; images sent replace the whole set."""
+    if board.is_preset or board.team is None:
+        raise Forbidden("Preset moodboards ship with Studio and cannot be changed")
+    name = checked_name(name) if name is not None else board.name
+    guide = _style_guide(style_guide) if style_guide is not None else board.style_guide
+    if uploads:
+        palette = _palette(_board_uploads(uploads)[:6])
     else:
-        master = guide or (f"A look in {_joined(palette)}." if palette else "")
+        palette = _stored_palette(sorted(board.images.all(), key=lambda i: i.pk)[:6])
+    files = _Files()
+    try:
+        with transaction.atomic():
+            if uploads:
+                old = list(board.images.all())
+                board.images.clear()
+                delete_images(old)
+                storage_quota.charge(board.team, sum(len(u.data) for u in uploads))
+                board.images.add(
+                    *[
+                        store_upload(files, board.team, u, f"image-{i + 1}")
+                        for i, u in enumerate(uploads)
+                    ]
+                )
+            board.name, board.style_guide = name, guide
+            board.master_prompt = _master_prompt(guide, palette)
+            board.save(update_fields=["name", "style_guide", "master_prompt"])
+    except BaseException:
+        files.discard()
+        raise
+    return board
+
+
+def create_moodboard(
+    team: Team, user: User | None, *, name: Any, uploads: list[Upload], style_guide: Any = ""
+) -> Moodboard:
+    name = checked_name(name)
+    uploads = _board_uploads(uploads)
+    guide = _style_guide(style_guide)
+    master = _master_prompt(guide, _palette(uploads[:6]))
     files = _Files()
     try:
         with transaction.atomic():

@@ -1,5 +1,6 @@
-"""The operator's admin: the model registry (enable, price, order, Smart Select) and the
-generations (find a job by id, team, member or state; cancel and refund with a reason).
+"""The operator's admin: the model registry (enable, price, order, Smart Select), the
+generations (find a job by id, team, member or state; cancel and refund with a reason), and
+content safety (per-team overrides, results with their safety scores).
 Every change writes the admin audit (who, what, old and new value) with the change."""
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from django.shortcuts import render
 
 from generations import services
 from generations.forms import unit_label
-from generations.models import ACTIVE_STATES, AIModel, Generation, PricingUnit
+from generations.models import (
+    ACTIVE_STATES,
+    AIModel,
+    Asset,
+    Generation,
+    PricingUnit,
+    SafetyPolicy,
+)
 from studio import audit
 from studio.errors import StudioError
 
@@ -225,3 +233,24 @@ class GenerationAdmin(admin.ModelAdmin):
                 "opts": self.model._meta,
             },
         )
+
+
+@admin.register(SafetyPolicy)
+class SafetyPolicyAdmin(admin.ModelAdmin):
+    list_display = ("team", "threshold", "action")
+    search_fields = ("team__name",)
+    autocomplete_fields = ("team",)
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    """Results are made by jobs, not by hand: read them, sort by safety score, filter flags."""
+
+    list_display = ("__str__", "kind", "mime_type", "safety_score", "flagged", "created_at")
+    list_filter = ("flagged", "kind")
+    ordering = ("-created_at",)
+    readonly_fields = [f.name for f in Asset._meta.fields]
+    list_select_related = ("generation",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -8,12 +8,12 @@ scope and rate class: `auth=api_key("images", limit=RateClass.GENERATION)` for a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from generations.ads.api import router as ads_router
 from generations.agent.api import router as agent_router
@@ -51,6 +51,11 @@ class ModelFilters(Schema):
     provider: ProviderName | None = None
 
 
+# Types whose starts take `visual_dna_ids` (at most three).
+VISUAL_DNA_TYPES = frozenset({"image", "image_edit", "video", "video_from_image"})
+MAX_VISUAL_DNA = 3
+
+
 class ModelOut(Schema):
     identifier: str
     name: str
@@ -66,6 +71,37 @@ class ModelOut(Schema):
     # Chat models: credits per 1K input and output tokens.
     input_token_rate: float | None = None
     output_token_rate: float | None = None
+    summary: str | None = None
+    supports_visual_dna: bool = False
+    max_visual_dna: int | None = None
+    default_aspect_ratio: str | None = None
+    default_duration: int | None = None
+
+    @staticmethod
+    def resolve_types(model: AIModel) -> list[str]:
+        # Studio's names, then the raw names Kolbo's clients filter on.
+        studio = list(model.types or [])
+        return studio + [raw for raw, name in RAW_TYPES.items() if name in studio]
+
+    @staticmethod
+    def resolve_summary(model: AIModel) -> str | None:
+        return model.description or None
+
+    @staticmethod
+    def resolve_supports_visual_dna(model: AIModel) -> bool:
+        return bool(VISUAL_DNA_TYPES & set(model.types or []))
+
+    @staticmethod
+    def resolve_max_visual_dna(model: AIModel) -> int | None:
+        return MAX_VISUAL_DNA if VISUAL_DNA_TYPES & set(model.types or []) else None
+
+    @staticmethod
+    def resolve_default_aspect_ratio(model: AIModel) -> str | None:
+        return model_defaults(model).get("aspect_ratio")
+
+    @staticmethod
+    def resolve_default_duration(model: AIModel) -> int | None:
+        return model_defaults(model).get("duration")
 
     @staticmethod
     def resolve_input_token_rate(model: AIModel) -> float | None:
@@ -87,6 +123,23 @@ RAW_TYPES = {
     "text_to_sound": "sound",
     "text": "chat",
 }
+
+
+def model_defaults(model: AIModel) -> dict[str, Any]:
+    """The aspect ratio and duration a start on this model gets when it names none (as
+    generations/params.py picks them: the contract's default if allowed, else the first)."""
+    types = set(model.types or [])
+    defaults: dict[str, Any] = {}
+    wanted = "16:9" if types & {"video", "video_from_image"} and "image" not in types else "1:1"
+    ratios = list(model.supported_aspect_ratios or [])
+    if types & (VISUAL_DNA_TYPES | {"image"}):
+        defaults["aspect_ratio"] = wanted if not ratios or wanted in ratios else ratios[0]
+    durations = [int(d) for d in model.supported_durations or []]
+    if "default_duration" in (model.params or {}):
+        defaults["duration"] = int(model.params["default_duration"])
+    elif types & {"video", "video_from_image"}:
+        defaults["duration"] = 5 if not durations or 5 in durations else min(durations)
+    return defaults
 
 
 class ModelsOut(Schema):
@@ -117,11 +170,22 @@ def models_for(team: Team, type_name: str | None, provider: str | None) -> list[
 
 
 class VoiceFilters(Schema):
-    provider: ProviderName | None = None
+    # Matched case-insensitively, as Kolbo's docs write them ("Female", "ElevenLabs").
+    provider: str | None = Field(None, max_length=40)
     language: str | None = Field(
         None, max_length=60, description='A language name ("English") or code ("en", "en-US")'
     )
-    gender: Literal["male", "female", "m", "f"] | None = None
+    gender: str | None = Field(None, max_length=20, description="male/female (or m/f), any case")
+
+    @field_validator("gender")
+    @classmethod
+    def known_gender(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        gender = value.strip().lower()
+        if gender not in ("male", "female", "m", "f", "neutral"):
+            raise ValueError("must be male or female (m/f)")
+        return {"m": "male", "f": "female"}.get(gender, gender)
 
 
 class VoiceOut(Schema):
@@ -160,7 +224,7 @@ def voices_for(
     """The voices the team's models can speak with, filtered as GET /voices filters them."""
     voices = Voice.objects.filter(enabled=True, provider__in=reachable_providers(team))
     if provider:
-        voices = voices.filter(provider=provider)
+        voices = voices.filter(provider__iexact=provider.strip())
     if language:
         lang = language.strip()
         voices = voices.filter(
@@ -169,7 +233,8 @@ def voices_for(
             | Q(language_code__istartswith=f"{lang}-")
         )
     if gender:
-        voices = voices.filter(gender={"m": "male", "f": "female"}.get(gender, gender))
+        gender = gender.strip().lower()
+        voices = voices.filter(gender__iexact={"m": "male", "f": "female"}.get(gender, gender))
     return list(voices)
 
 

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from generations.models import Asset, AssetKind, AssetRole, Generation
-from studio import media
+from studio import media, safety
 from studio.accounts import storage_quota
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,54 @@ def kind_of(mime_type: str) -> str:
     return AssetKind.AUDIO
 
 
+class ContentRefused(Exception):
+    """An image result over the team's safety threshold, under the `refuse` action."""
+
+    def __init__(self, score: float, threshold: float) -> None:
+        super().__init__(
+            f"The result was withheld by the content policy (safety score {score:.2f}, "
+            f"threshold {threshold:.2f}); the credits were refunded"
+        )
+
+
+def safety_policy(team_id: int) -> safety.Policy:
+    from generations.safety import policy_for
+
+    return policy_for(team_id)
+
+
+def _safety_check(generation: Generation, source: Path, mime: str) -> tuple[float | None, bool]:
+    """(score, over the threshold) of an image result; refused ones raise ContentRefused."""
+    if kind_of(mime) != AssetKind.IMAGE:
+        return None, False
+    score = safety.score_file(source)
+    policy = safety_policy(generation.team_id)
+    if not policy.over(score):
+        return score, False
+    assert score is not None
+    log.warning(
+        "generation %s result over the safety threshold (%.3f >= %.2f): %s",
+        generation.uuid,
+        score,
+        policy.threshold,
+        policy.action,
+    )
+    if policy.action == "refuse":
+        raise ContentRefused(score, policy.threshold)
+    return score, True
+
+
+def _blurred_copy(source: Path) -> Path:
+    """A heavily blurred copy of an image, for the preview of a flagged result."""
+    from PIL import Image, ImageFilter
+
+    target = source.with_name(f"{source.stem}-blurred.png")
+    with Image.open(source) as image:
+        radius = max(12, max(image.size) // 20)
+        image.convert("RGB").filter(ImageFilter.GaussianBlur(radius)).save(target, "PNG")
+    return target
+
+
 def store_output(
     generation: Generation,
     index: int,
@@ -123,9 +171,11 @@ def store_output(
     base = f"generations/{generation.team.uuid}/{generation.uuid}"
     # Names are fixed per (generation, index): a re-run overwrites rather than piling up.
     name, thumb_name = f"{base}/{index}.{ext}", f"{base}/{index}-thumb.webp"
+    score, flagged = _safety_check(generation, source, mime)
+    blur = flagged and safety_policy(generation.team_id).action == "blur"
     thumb = media_files.make_thumbnail(
         media_files.RenderedFile(
-            path=source,
+            path=_blurred_copy(source) if blur else source,
             mime_type=mime,
             width=info.get("width"),
             height=info.get("height"),
@@ -146,6 +196,8 @@ def store_output(
         "duration": info.get("duration"),
         "thumbnail": thumb_name if thumb is not None else "",
         "thumbnail_size_bytes": thumb.path.stat().st_size if thumb is not None else 0,
+        "safety_score": score,
+        "flagged": flagged,
     }
     asset = _charge_pending(generation, index, existing, fields, what=f"this {kind} result")
     if asset is None:

@@ -585,6 +585,18 @@ def collect(generation_id: int) -> None:
         assets.delete_assets(generation)
         shutil.rmtree(directory, ignore_errors=True)
         return
+    except assets.ContentRefused as exc:
+        # Over the team's safety threshold under `refuse`: failed and refunded, files gone.
+        fail(
+            generation_id,
+            Failure(
+                str(exc),
+                FailureCategory.CONTENT_POLICY,
+                "CONTENT_POLICY",
+                provider=generation.provider,
+            ),
+        )
+        return
     except StorageFull as exc:
         # Refused before it was stored: the job fails and is refunded; the team stays within
         # its plan (outputs stored before this one are removed with the failure).

@@ -455,6 +455,9 @@ class GalleryFilterForm(forms.Form):
     until = forms.DateField(
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
+    # The labels API starts carry (`session_id`, `project_id`).
+    session = forms.CharField(required=False, max_length=120, label="Session")
+    project = forms.CharField(required=False, max_length=120, label="Project")
 
     def __init__(self, *args: Any, members: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

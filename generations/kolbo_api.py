@@ -43,9 +43,20 @@ class StartOut(Schema):
     credits_charged: int
     poll_url: str
     poll_interval_hint: int
+    session_id: str = Field(description="The client's session_id, else the job's own group id")
+    project_id: str | None = None
 
 
-class ImageIn(Schema):
+class Labelled(Schema):
+    """Free labels every start takes (stored, echoed, filterable in the gallery).
+
+    Like Kolbo, starts ignore fields they do not know (pydantic's default)."""
+
+    session_id: str | None = Field(None, max_length=120, description="Group jobs by session")
+    project_id: str | None = Field(None, max_length=120, description="A free project label")
+
+
+class ImageIn(Labelled):
     prompt: str = Field(..., max_length=4000)
     model: str | None = Field(None, description="Model identifier; omit for Smart Select")
     aspect_ratio: str | None = Field(None, description='Default "1:1"')
@@ -58,7 +69,7 @@ class ImageIn(Schema):
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class ImageEditIn(Schema):
+class ImageEditIn(Labelled):
     prompt: str = Field(..., max_length=4000, description="The edit instruction")
     source_images: list[str] | None = Field(
         None, description="1-4 images to edit: http(s) URLs, data:image URLs or Studio links"
@@ -73,7 +84,7 @@ class ImageEditIn(Schema):
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class VideoIn(Schema):
+class VideoIn(Labelled):
     prompt: str = Field(..., max_length=4000)
     model: str | None = None
     aspect_ratio: str | None = Field(None, description='Default "16:9"')
@@ -85,7 +96,7 @@ class VideoIn(Schema):
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class VideoFromImageIn(Schema):
+class VideoFromImageIn(Labelled):
     image_url: str = Field(..., description="The image to animate (URL or data:image URL)")
     prompt: str | None = Field(None, max_length=4000)
     model: str | None = None
@@ -97,7 +108,7 @@ class VideoFromImageIn(Schema):
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class MusicIn(Schema):
+class MusicIn(Labelled):
     prompt: str = Field(..., max_length=4000)
     model: str | None = None
     style: str | None = None
@@ -110,15 +121,17 @@ class MusicIn(Schema):
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class SpeechIn(Schema):
+class SpeechIn(Labelled):
     text: str = Field(..., max_length=5000)
-    voice: str | None = Field(None, description="A voice_id from GET /api/v1/voices")
+    voice: str | None = Field(
+        None, description="A voice_id from GET /api/v1/voices, or a voice's name"
+    )
     model: str | None = None
     language: str | None = Field(None, description='Default "en-US"')
     webhook_url: str | None = Field(None, description="POSTed (signed) when the job ends")
 
 
-class SoundIn(Schema):
+class SoundIn(Labelled):
     prompt: str = Field(..., max_length=4000)
     duration: int | Literal["auto"] | None = Field(None, description='Seconds or "auto"')
     model: str | None = None
@@ -218,7 +231,7 @@ def generate_sound(request: HttpRequest, payload: SoundIn) -> dict[str, Any]:
     return _start(request, GenerationType.SOUND, _payload(payload))
 
 
-class CreativeDirectorIn(Schema):
+class CreativeDirectorIn(Labelled):
     prompt: str = Field(..., max_length=4000, description="The brief")
     scene_count: int | None = Field(None, description="1-8, default 4")
     model: str | None = Field(None, description="The scenes' image or video model")
@@ -270,6 +283,7 @@ class Failure(Schema):
     code: str
     retryable: bool
     provider: str
+    severity: Literal["error", "warning"] = "error"
 
 
 class Scene(Schema):

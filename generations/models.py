@@ -279,6 +279,10 @@ class Asset(models.Model):
     duration = models.FloatField(null=True, blank=True)
     thumbnail = models.FileField(upload_to=asset_upload_to, max_length=300, blank=True)
     thumbnail_size_bytes = models.PositiveBigIntegerField(default=0)
+    # Content safety (studio/safety.py): the image's NSFW score (0-1; None when not scored)
+    # and whether it was over the team's threshold (its preview is then blurred or flagged).
+    safety_score = models.FloatField(null=True, blank=True)
+    flagged = models.BooleanField(default=False)
     # Charged for, upload not finished: the row holds the charge until the files are stored
     # (a crashed collect re-driven reuses it; a failure or delete releases it once).
     pending = models.BooleanField(default=False)
@@ -300,6 +304,41 @@ class Asset(models.Model):
     @property
     def stored_bytes(self) -> int:
         return self.size_bytes + self.thumbnail_size_bytes
+
+
+class SafetyAction(models.TextChoices):
+    FLAG = "flag", "Flag the result"
+    BLUR = "blur", "Flag it and blur the preview"
+    REFUSE = "refuse", "Refuse it (the job fails and is refunded)"
+
+
+class SafetyPolicy(models.Model):
+    """An admin's override of the content-safety settings for one team."""
+
+    team = models.OneToOneField(
+        "accounts.Team", on_delete=models.CASCADE, related_name="safety_policy"
+    )
+    threshold = models.FloatField(
+        null=True, blank=True, help_text="0-1; empty: STUDIO_SAFETY_THRESHOLD."
+    )
+    action = models.CharField(
+        max_length=10,
+        choices=SafetyAction.choices,
+        blank=True,
+        help_text="Empty: STUDIO_SAFETY_ACTION.",
+    )
+
+    class Meta:
+        verbose_name_plural = "safety policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold__isnull=True) | Q(threshold__gte=0, threshold__lte=1),
+                name="safety_threshold_0_to_1",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Safety policy of {self.team}"
 
 
 class Lease(models.Model):

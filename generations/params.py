@@ -271,7 +271,11 @@ def _speech(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     else:
         if not isinstance(voice_id, str):
             raise InvalidFields.about("voice", "must be a string")
-        voice = voices.filter(voice_id=voice_id).first()
+        # A voice_id, or a voice's name as Kolbo's docs write it ("Oliver").
+        voice = (
+            voices.filter(voice_id=voice_id).first()
+            or voices.filter(name__iexact=voice_id.strip()).first()
+        )
         if voice is None:
             raise InvalidFields(
                 f"Unknown voice {voice_id!r} for this model; list voices with GET /api/v1/voices",
@@ -316,7 +320,21 @@ def _ad(raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     }
 
 
+def labels(raw: dict[str, Any]) -> dict[str, str]:
+    """`session_id` and `project_id`: free labels a client groups its jobs by (stored, echoed,
+    filterable); only the ones sent."""
+    given = {name: _text(raw, name, max_len=120) for name in LABELS}
+    return {name: value for name, value in given.items() if value}
+
+
+LABELS = ("session_id", "project_id")
+
+
 def validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
+    return {**_validate(generation_type, raw, model), **labels(raw)}
+
+
+def _validate(generation_type: str, raw: dict[str, Any], model: AIModel) -> dict[str, Any]:
     if generation_type == GenerationType.AD:
         return _ad(raw, model)
     if generation_type == GenerationType.IMAGE:

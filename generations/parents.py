@@ -448,13 +448,20 @@ def credits_breakdown(parent: Generation, children: list[Generation]) -> list[di
     refunds: list[dict[str, Any]] = []
     for index, child in enumerate(children):
         label = (child.price or {}).get("label") or f"Part {index + 1}"
-        lines.append({"label": label, "credits": child.credits_charged})
-        if child.credits_refunded:
-            why = "cancelled" if child.state == S.CANCELLED else "failed"
-            refunds.append(
-                {"label": f"Refund: {label} ({why})", "credits": -child.credits_refunded}
-            )
+        charge, *refund = credit_lines(child, label)
+        lines.append(charge)
+        refunds.extend(refund)
     return lines + refunds
+
+
+def credit_lines(generation: Generation, label: str) -> list[dict[str, Any]]:
+    """One job's charge line, then its refund line if any (the one format of
+    `credits_breakdown`, for single jobs and parents' children alike)."""
+    lines = [{"label": label, "credits": generation.credits_charged}]
+    if generation.credits_refunded:
+        why = {"cancelled": "cancelled", "failed": "failed"}.get(generation.state, "unused")
+        lines.append({"label": f"Refund: {label} ({why})", "credits": -generation.credits_refunded})
+    return lines
 
 
 def live_progress(parent: Generation, children: list[Generation]) -> int:

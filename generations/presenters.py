@@ -72,13 +72,51 @@ def credits_used(generation: Generation) -> int:
 def failure_of(generation: Generation) -> dict[str, Any] | None:
     if generation.state not in (S.FAILED, S.CANCELLED):
         return None
-    return generation.failure or {
+    failure = generation.failure or {
         "message": generation.error,
         "category": "internal",
         "code": "GENERATION_FAILED",
         "retryable": False,
         "provider": generation.provider,
     }
+    # A cancel is the client's own doing: a warning, not an error.
+    severity = "warning" if generation.state == S.CANCELLED else "error"
+    return {"severity": severity, **failure}
+
+
+def session_of(generation: Generation) -> str:
+    """The client's `session_id`, else the job's own group id (its parent's, or its own)."""
+    if generation.params.get("session_id"):
+        return str(generation.params["session_id"])
+    if generation.parent_id:
+        return str(generation.parent.uuid)  # type: ignore[union-attr]
+    return str(generation.uuid)
+
+
+def credits_breakdown(generation: Generation) -> list[dict[str, Any]]:
+    """What a finished job cost and gave back: [{label, credits}] (refunds negative)."""
+    from generations import parents
+
+    return parents.credit_lines(generation, charge_label(generation))
+
+
+def charge_label(generation: Generation) -> str:
+    price = generation.price or {}
+    if price.get("label"):
+        return str(price["label"])
+    quantity, unit = price.get("quantity"), UNIT_WORDS.get(price.get("unit", ""), "")
+    if quantity and unit and generation.credits_charged:
+        return f"{generation.model_identifier}: {quantity} {unit}"
+    return generation.model_identifier
+
+
+UNIT_WORDS = {
+    "per_image": "image(s)",
+    "per_second": "second(s)",
+    "per_100_chars": "hundreds of characters",
+    "per_1k_tokens": "tokens",
+    "flat": "generation",
+}
 
 
 # --- Kolbo ------------------------------------------------------------------------------------
@@ -93,7 +131,10 @@ def kolbo_start(generation: Generation) -> dict[str, Any]:
         "credits_charged": generation.credits_charged,
         "poll_url": f"/api/v1/generate/{generation.uuid}/status",
         "poll_interval_hint": POLL_HINTS.get(generation.type, 3),
+        "session_id": session_of(generation),
     }
+    if generation.params.get("project_id"):
+        body["project_id"] = generation.params["project_id"]
     if generation.type == GenerationType.CREATIVE_DIRECTOR:
         body["scene_count"] = generation.params.get("scene_count")
         body["poll_url"] = f"/api/v1/generate/creative-director/{generation.uuid}/status"
@@ -159,6 +200,8 @@ def kolbo_status(generation: Generation) -> dict[str, Any]:
     }
     if generation.state == S.SUCCEEDED:
         body["result"] = kolbo_result(generation)
+    if generation.is_finished:
+        body["credits_breakdown"] = credits_breakdown(generation)
     failure = failure_of(generation)
     if failure:
         body["error"] = generation.error or failure["message"]

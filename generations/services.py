@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generations import assets, engine, extensions, params, pricing
@@ -235,3 +236,14 @@ def rerun_request(generation: Generation) -> dict[str, Any]:
     raw = {k: v for k, v in generation.params.items() if k not in ("seed", "webhook")}
     raw["model"] = generation.model_identifier
     return raw
+
+
+def in_session(session_id: str) -> Q:
+    """Generations of one session: the client's `session_id`, or a job's own group id (a
+    job without one is its own group; a parent's children are in the parent's)."""
+    match = Q(params__session_id=session_id)
+    try:
+        group = UUID(session_id)
+    except ValueError:
+        return match
+    return match | Q(uuid=group, params__session_id__isnull=True) | Q(parent__uuid=group)

@@ -57,6 +57,7 @@ from generations.models import (
     Generation,
     GenerationType,
 )
+from generations.services import in_session
 from studio import media
 from studio.accounts.access import get_membership, team_object
 from studio.accounts.models import Membership, Team, User
@@ -404,8 +405,13 @@ def gallery(request: HttpRequest, team_uuid: UUID) -> HttpResponse:
             queryset = queryset.filter(
                 created_at__lt=start_of_day(data["until"] + timedelta(days=1))
             )
+        if data.get("session"):
+            queryset = queryset.filter(in_session(data["session"]))
+        if data.get("project"):
+            queryset = queryset.filter(params__project_id=data["project"])
         active_filters = any(
-            data.get(k) for k in ("q", "type", "state", "member", "since", "until")
+            data.get(k)
+            for k in ("q", "type", "state", "member", "since", "until", "session", "project")
         )
     page = CappedPaginator(queryset, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
     tiles = decorate(list(page.object_list))

@@ -485,6 +485,11 @@ STUDIO_CHAT_MAX_TOKENS = env_int("STUDIO_CHAT_MAX_TOKENS", 1024, minimum=16)
 # API product uploads are analysed within the request (offline analysis takes well under a
 # second) unless this is off, then they queue to be polled.
 STUDIO_CATALOG_INLINE_ANALYSIS = env_bool("STUDIO_CATALOG_INLINE_ANALYSIS", True)
+# Content safety (studio/safety.py): an image result scoring at least the threshold (0-1,
+# Open-NSFW) is flagged, flagged with a blurred preview, or refused (failed, refunded);
+# admins override both per team (Safety policies in the admin).
+STUDIO_SAFETY_THRESHOLD = env_float("STUDIO_SAFETY_THRESHOLD", 0.8, minimum=0)
+STUDIO_SAFETY_ACTION = env_str("STUDIO_SAFETY_ACTION", "flag")
 # The offline language model (the `local-llm` extra): CPU threads per running answer, the
 # context window it is loaded with (tokens; history is trimmed to fit) and the longest answer.
 STUDIO_LOCAL_LLM_THREADS = env_int(

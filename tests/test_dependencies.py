@@ -61,7 +61,12 @@ def test_the_lock_files_hold_the_pins_of_pyproject_toml():
     # The extra installs over the runtime set without moving any of its pins.
     for name, version in runtime_lock.items():
         assert llm_lock.get(name) == version, f"{name}: requirements-llm.lock disagrees; {stale}"
-    for lock in ("requirements-dev.lock", "requirements-llm.lock", "requirements-llm-weights.lock"):
+    for lock in (
+        "requirements-dev.lock",
+        "requirements-llm.lock",
+        "requirements-llm-weights.lock",
+        "requirements-models.lock",
+    ):
         assert "--hash=sha256:" in (ROOT / lock).read_text(), lock
 
 

@@ -92,9 +92,10 @@ def start(
             generation_services.checked_image_url(u, team, "reference_images")
             for u in base["reference_images"]
         ]
+    labels = params.labels(raw)  # session_id / project_id: the storyboard's and its scenes'
     children = []
     for index in range(count):
-        scene = {**base, "seed": base["seed"] + index, "moodboard_id": moodboards[index]}
+        scene = {**base, "seed": base["seed"] + index, "moodboard_id": moodboards[index], **labels}
         children.append(
             parents.ChildSpec(
                 type=scene_type,
@@ -116,6 +117,7 @@ def start(
         "moodboard_ids": raw.get("moodboard_ids") or [],
         "enhance_prompt": base["enhance_prompt"],
         "seed": base["seed"],
+        **labels,
     }
     if webhook_url:
         request["webhook"] = generation_services.job_webhook(team, webhook_url, "kolbo")

@@ -29,7 +29,9 @@ def test_models_as_in_the_kolbo_error_docs(api):
         "recommended",
         "new_model",
     }
-    assert image["types"] == ["image"] and image["credit"] == 40 and image["recommended"]
+    # Studio's type, then the raw name Kolbo's clients filter on.
+    assert image["types"] == ["image", "text_to_img"]
+    assert image["credit"] == 40 and image["recommended"]
 
 
 def test_models_filter_by_type_and_provider(api):

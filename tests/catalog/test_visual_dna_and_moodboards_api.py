@@ -42,6 +42,7 @@ def test_a_visual_dna_is_created_from_multipart_images_with_an_analysed_descript
         "thumbnail_url",
         "images",
         "created_at",
+        "is_global",
     }
     assert dna["name"] == "Blue Mascot" and dna["dna_type"] == "character"
     assert "blue" in dna["description"] and "yellow" in dna["description"]

@@ -203,7 +203,7 @@ def test_another_teams_visual_dna_or_moodboard_is_not_found_before_any_charge(
 def test_the_models_list_names_the_edit_models_by_type_and_raw_type(api, funded, name):
     models = api.get(f"/api/v1/models?type={name}").json()["models"]
     assert [m["identifier"] for m in models] == ["studio-local/image-edit"]
-    assert models[0]["types"] == ["image_edit"] and models[0]["credit"] == 40
+    assert models[0]["types"] == ["image_edit", "image_editing"] and models[0]["credit"] == 40
 
 
 # --- the offline editor, pixel by pixel --------------------------------------------------------
