@@ -585,13 +585,17 @@ def _board(request: HttpRequest, moodboard_id: str) -> Moodboard:
 def update_moodboard(
     request: HttpRequest, moodboard_id: str, payload: MoodboardUpdate
 ) -> dict[str, Any]:
-    key = caller_key(request)
-    board = _board(request, moodboard_id)
+    return moodboard_update(caller_key(request), _board(request, moodboard_id), payload)
+
+
+def moodboard_update(key: ApiKey, board: Moodboard, payload: MoodboardUpdate) -> dict[str, Any]:
+    """`PUT /moodboards/{id}` (REST and MCP): the fields sent change, images replace the set."""
     uploads = _board_uploads(key, payload.images) if payload.images else None
     services.update_moodboard(
         board, name=payload.name, style_guide=payload.style_guide, uploads=uploads
     )
-    return kolbo(moodboard=presenters.moodboard(_board(request, moodboard_id), detail=True))
+    fresh = team_boards(key.team).get(pk=board.pk)
+    return kolbo(moodboard=presenters.moodboard(fresh, detail=True))
 
 
 @router.delete(

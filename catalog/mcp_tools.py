@@ -12,9 +12,11 @@ from catalog import presenters, services
 from catalog.api import (
     MoodboardFilters,
     MoodboardIn,
+    MoodboardUpdate,
     ProductFilters,
     boards_in_scope,
     moodboard_from_urls,
+    moodboard_update,
     product_from_image_url,
     products_for,
     team_boards,
@@ -128,14 +130,7 @@ async def get_visual_dna(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]
 async def create_visual_dna(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
     def create() -> dict[str, Any]:
         services.checked_name(args.get("name"))  # a missing name before reading any image
-        images = args.get("images") or []
-        if not isinstance(images, list) or not 1 <= len(images) <= services.MAX_DNA_IMAGES:
-            raise InvalidFields.about("images", f"takes 1-{services.MAX_DNA_IMAGES} image URLs")
-        uploads = []
-        for index, url in enumerate(images):
-            what = f"images[{index}]"
-            data, filename = services.read_image_url(url, call.team, what)
-            uploads.append(services.check_upload(data, f"The image at {what}", filename))
+        uploads = _dna_uploads(call, args.get("images") or [])
         dna = services.create_visual_dna(
             call.team,
             call.user,
@@ -147,6 +142,57 @@ async def create_visual_dna(call: ToolCall, args: dict[str, Any]) -> dict[str, A
         return {"success": True, "visual_dna": presenters.visual_dna(dna)}
 
     return await call.sync(create)
+
+
+def _dna_uploads(call: ToolCall, images: Any) -> list[services.Upload]:
+    if not isinstance(images, list) or not 1 <= len(images) <= services.MAX_DNA_IMAGES:
+        raise InvalidFields.about("images", f"takes 1-{services.MAX_DNA_IMAGES} image URLs")
+    uploads = []
+    for index, url in enumerate(images):
+        what = f"images[{index}]"
+        data, filename = services.read_image_url(url, call.team, what)
+        uploads.append(services.check_upload(data, f"The image at {what}", filename))
+    return uploads
+
+
+@register_tool(
+    "update_visual_dna",
+    "Change one of the team's Visual DNAs: the fields given change; images given (1-4 URLs or "
+    "base64 data URLs) replace the whole set. Global ones cannot be changed.",
+    scope="visual_dna",
+    method="POST",
+    limit=RateClass.GENERATION,
+    schema=object_schema(
+        {
+            "visual_dna_id": ID,
+            "name": {"type": "string", "maxLength": 100},
+            "dna_type": {"type": "string", "enum": DNA_TYPES},
+            "images": {
+                "type": "array",
+                "items": IMAGE_URL,
+                "minItems": 1,
+                "maxItems": services.MAX_DNA_IMAGES,
+            },
+            "prompt_helper": {"type": "string"},
+        },
+        ["visual_dna_id"],
+    ),
+)
+async def update_visual_dna(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    def update() -> dict[str, Any]:
+        dna = team_dna(call.team, args.get("visual_dna_id"))
+        uploads = _dna_uploads(call, args["images"]) if "images" in args else []
+        dna = services.update_visual_dna(
+            dna,
+            name=args.get("name"),
+            dna_type=args.get("dna_type"),
+            prompt_helper=args.get("prompt_helper"),
+            uploads=uploads,
+        )
+        fresh = team_dna(call.team, str(dna.pk))
+        return {"success": True, "visual_dna": presenters.visual_dna(fresh, detail=True)}
+
+    return await call.sync(update)
 
 
 @register_tool(
@@ -222,6 +268,32 @@ async def get_moodboard(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
 async def create_moodboard(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
     payload = validated(MoodboardIn, args)
     return await call.sync(moodboard_from_urls, call.key, payload)
+
+
+@register_tool(
+    "update_moodboard",
+    "Change one of the team's own moodboards: the fields given change; images given replace "
+    "the whole set. Presets cannot be changed.",
+    scope="moodboards",
+    method="POST",
+    limit=RateClass.GENERATION,
+    schema=lambda team: _with_id(from_pydantic(MoodboardUpdate)),
+)
+async def update_moodboard(call: ToolCall, args: dict[str, Any]) -> dict[str, Any]:
+    args = dict(args)
+    moodboard_id = args.pop("moodboard_id", None)
+    payload = validated(MoodboardUpdate, args)
+
+    def update() -> dict[str, Any]:
+        return moodboard_update(call.key, _board(call, moodboard_id), payload)
+
+    return await call.sync(update)
+
+
+def _with_id(schema: dict[str, Any]) -> dict[str, Any]:
+    schema["properties"] = {"moodboard_id": ID, **schema["properties"]}
+    schema["required"] = ["moodboard_id", *schema.get("required", [])]
+    return schema
 
 
 @register_tool(

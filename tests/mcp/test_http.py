@@ -38,6 +38,9 @@ def test_tools_list_names_every_tool_with_a_valid_schema(studio_server, alice_ke
         "chat_list_conversations", "chat_get_messages", "list_products", "upload_product",
         "list_visual_dnas", "get_visual_dna", "create_visual_dna", "delete_visual_dna",
         "list_moodboards", "get_moodboard", "create_moodboard", "delete_moodboard",
+        "update_visual_dna", "update_moodboard", "generate_image_edit",
+        "generate_creative_director", "get_creative_director_status", "generate_ad",
+        "start_agent_run", "get_agent_run", "send_meta_conversion",
     }  # fmt: skip
     for tool in tools.values():
         jsonschema.Draft202012Validator.check_schema(tool.input_schema)

@@ -118,12 +118,17 @@ def test_visual_dna_and_moodboard_round_trips(studio_server, alice_key, funded):
         ("create_moodboard", {"name": "Warm", "images": [{"type": "url", "url": images[0]}]}),
     )
     dna_id, board_id = dna["visual_dna"]["id"], board["moodboard"]["id"]
-    dnas, one_dna, boards, one_board, image, gone_dna, gone_board = run(
+    dnas, renamed, one_dna, boards, restyled, one_board, image, gone_dna, gone_board = run(
         studio_server,
         alice_key,
         ("list_visual_dnas", {}),
+        (
+            "update_visual_dna",
+            {"visual_dna_id": dna_id, "name": "Red hero v2", "images": [images[1]]},
+        ),
         ("get_visual_dna", {"visual_dna_id": dna_id}),
         ("list_moodboards", {"scope": "personal"}),
+        ("update_moodboard", {"moodboard_id": board_id, "style_guide": "Soft morning light"}),
         ("get_moodboard", {"moodboard_id": board_id}),
         (
             "generate_image",
@@ -133,9 +138,14 @@ def test_visual_dna_and_moodboard_round_trips(studio_server, alice_key, funded):
         ("delete_moodboard", {"moodboard_id": board_id}),
     )
     assert dna_id in [d["id"] for d in dnas["visual_dnas"]]
-    assert one_dna["visual_dna"]["name"] == "Red hero" and "system_prompt" in one_dna["visual_dna"]
+    assert renamed["visual_dna"]["name"] == "Red hero v2"
+    assert (
+        one_dna["visual_dna"]["name"] == "Red hero v2" and "system_prompt" in one_dna["visual_dna"]
+    )
+    assert len(one_dna["visual_dna"]["images"]) == 1  # the images given replaced the set
     assert [b["id"] for b in boards["moodboards"]] == [board_id]
-    assert "style_guide" in one_board["moodboard"]
+    assert restyled["moodboard"]["style_guide"] == "Soft morning light"
+    assert one_board["moodboard"]["style_guide"] == "Soft morning light"
     assert image["state"] == "completed"
     assert gone_dna["success"] and gone_board["success"]
     assert not VisualDNA.objects.filter(team=funded).exists()
