@@ -36,9 +36,8 @@ class Policy:
 
 
 def default_policy() -> Policy:
-    action = str(getattr(settings, "STUDIO_SAFETY_ACTION", "flag"))
-    threshold = float(getattr(settings, "STUDIO_SAFETY_THRESHOLD", 0.8))
-    return Policy(threshold, action if action in ACTIONS else "flag")
+    # Both are checked when settings load (studio/settings.py).
+    return Policy(float(settings.STUDIO_SAFETY_THRESHOLD), settings.STUDIO_SAFETY_ACTION)
 
 
 def available() -> bool:

@@ -490,6 +490,10 @@ STUDIO_CATALOG_INLINE_ANALYSIS = env_bool("STUDIO_CATALOG_INLINE_ANALYSIS", True
 # admins override both per team (Safety policies in the admin).
 STUDIO_SAFETY_THRESHOLD = env_float("STUDIO_SAFETY_THRESHOLD", 0.8, minimum=0)
 STUDIO_SAFETY_ACTION = env_str("STUDIO_SAFETY_ACTION", "flag")
+if STUDIO_SAFETY_ACTION not in ("flag", "blur", "refuse"):
+    raise ImproperlyConfigured(
+        f"STUDIO_SAFETY_ACTION must be flag, blur or refuse (got {STUDIO_SAFETY_ACTION!r})"
+    )
 # The offline language model (the `local-llm` extra): CPU threads per running answer, the
 # context window it is loaded with (tokens; history is trimmed to fit) and the longest answer.
 STUDIO_LOCAL_LLM_THREADS = env_int(

@@ -85,8 +85,9 @@ def test_a_download_link_names_the_file_through_the_presigned_url(s3_media, fund
     asset = generation.assets.get()
     served = follow_signed_link(asset_urls(asset)["url"], download="1")
     assert served.status_code == 200
-    name = asset.file.name.rsplit("/", 1)[-1]
-    assert served.headers["content-disposition"] == f'attachment; filename="{name}"'
+    # Named from the job (prompt slug, id, number), not the storage key.
+    expected = f"a-bell-{str(generation.uuid)[:8]}-1.wav"
+    assert served.headers["content-disposition"] == f'attachment; filename="{expected}"'
 
 
 def test_a_tampered_or_expired_link_never_reaches_the_bucket(s3_media, funded_team, alice):
