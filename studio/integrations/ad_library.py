@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
+from django.db.models import F
 
 from studio import http
 from studio.accounts.models import Team
@@ -40,7 +41,7 @@ def credential_for(team: Team) -> ProviderCredential | None:
     return (
         credentials.visible_credentials(team)
         .filter(provider=PROVIDER, enabled=True)
-        .order_by("team_id", "-created_at")
+        .order_by(F("team_id").asc(nulls_last=True), "-created_at")
         .first()
     )
 

@@ -156,3 +156,13 @@ def test_the_token_never_appears_in_the_transcript_logs_or_pages(
     for response in (run_page, providers):
         assert library.token not in response.content.decode()
     assert "Meta Ad Library" in providers.content.decode()
+
+
+def test_the_teams_own_token_is_used_before_an_operator_shared_one(funded, library):
+    from studio.integrations import ad_library
+    from studio.vault import credentials
+
+    credentials.create_credential(None, "meta_ad_library", "Shared", library.url, "EAAG-shared-1")
+    credentials.create_credential(funded, "meta_ad_library", "Ours", library.url, library.token)
+    found = ad_library.search(funded, query="sneakers", countries=["US"])
+    assert found["ads"] and library.received[0]["token"] == library.token
