@@ -394,3 +394,40 @@ def post_bytes(
             response.close()
     response._content = bytes(received[:max_response_bytes])
     return response
+
+
+def get_once(
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    user_supplied: bool = True,
+    timeout: float = 15.0,
+    max_response_bytes: int = 1024 * 1024,
+) -> httpx.Response:
+    """GET `url` once, without following redirects; the response with at most
+    `max_response_bytes` of its body (an API's JSON answer, error bodies included).
+
+    The same address policy as `post_bytes`; transport failures raise httpx errors.
+    """
+    target, extra, extensions = _pinned(url) if user_supplied else (url, {}, {})
+    limits = httpx.Timeout(timeout, connect=min(5.0, timeout))
+    with client(timeout=limits) as http:
+        request = http.build_request(
+            "GET",
+            target,
+            params=params,
+            headers={**(headers or {}), **extra},
+            extensions=extensions,
+        )
+        response = http.send(request, stream=True)
+        try:
+            received = bytearray()
+            for chunk in response.iter_bytes():
+                received.extend(chunk)
+                if len(received) > max_response_bytes:
+                    raise PayloadTooLarge(f"The answer from {url[:100]} is too large")
+        finally:
+            response.close()
+    response._content = bytes(received)
+    return response

@@ -239,7 +239,14 @@ def reply(message: str, steps: list[dict[str, Any]], failed: str = "") -> str:
                 f"I found {len(ads)} of your own ads"
                 + (f", e.g. “{ads[0]['copy'].get('headline', '')}”." if ads else ".")
             )
-            lines.append(result.get("meta_ad_library", {}).get("note", ""))
+            library = result.get("meta_ad_library", {})
+            lines.append(library.get("note", ""))
+            if library.get("ads"):
+                first = library["ads"][0]
+                lines.append(
+                    f"The first is from {first['page_name']}"
+                    + (f": “{first['bodies'][0][:120]}”." if first["bodies"] else ".")
+                )
         elif step["name"] == "list_generations":
             lines.append(f"You have {len(result.get('generations', []))} recent generations.")
     for step in made:

@@ -17,6 +17,7 @@ from generations.models import Generation, GenerationState, GenerationType
 from studio.accounts import credits
 from studio.accounts.models import Team
 from studio.errors import InvalidFields
+from studio.integrations import ad_library
 
 ASPECTS = ["1:1", "16:9", "9:16", "4:3", "3:4", "4:5"]
 
@@ -113,28 +114,32 @@ def list_generations(team: Team, args: dict[str, Any], context: dict[str, Any]) 
 
 
 def research_ads(team: Team, args: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    """The team's own ads (their copy), newest first, matching `query` when given; Meta's Ad
-    Library is searched only where a credential for it is configured."""
-    query = str(args.get("query") or "").lower().split()
+    """The team's own ads (their copy), newest first, matching `query` when given, and Meta's
+    Ad Library where the team has an Ad Library access token (else a note saying so)."""
+    words = str(args.get("query") or "").lower().split()
+    limit = _limit(args, 10, 25)
     ads = []
     for ad in Generation.objects.filter(
         team=team, type=GenerationType.AD, state=GenerationState.SUCCEEDED
     ).order_by("-created_at")[:100]:
         copy = (ad.result_meta or {}).get("ad", {}).get("ad_copy") or {}
         text = " ".join([ad.prompt, *map(str, copy.values())]).lower()
-        if query and not any(word in text for word in query):
+        if words and not any(word in text for word in words):
             continue
         ads.append({"generation_id": str(ad.uuid), "brief": ad.prompt[:200], "copy": copy})
-        if len(ads) >= _limit(args, 10, 25):
+        if len(ads) >= limit:
             break
-    return {
-        "team_ads": ads,
-        "meta_ad_library": {
-            "configured": False,
-            "note": "Meta Ad Library research is not configured on this Studio "
-            "(no Ad Library credential), so only the team's own ads were searched.",
-        },
-    }
+    countries = [
+        c.upper() for c in args.get("countries") or [] if isinstance(c, str) and len(c) == 2
+    ] or ["US"]
+    library = ad_library.search(
+        team,
+        query=str(args.get("query") or ""),
+        countries=countries[:10],
+        active_status=str(args.get("active_status") or "ALL"),
+        limit=limit,
+    )
+    return {"team_ads": ads, "meta_ad_library": library}
 
 
 TOOLS: dict[str, Tool] = {
@@ -166,8 +171,20 @@ TOOLS: dict[str, Tool] = {
         ),
         Tool(
             "research_ads",
-            "Search the team's own ads (copy and briefs) and, where configured, Meta's Ad Library.",
-            _obj({"query": STR, "limit": {"type": "integer", "minimum": 1, "maximum": 25}}),
+            "Search the team's own ads (copy and briefs) and, where configured, Meta's Ad Library "
+            "(ads reaching `countries`, ISO codes, default US).",
+            _obj(
+                {
+                    "query": STR,
+                    "countries": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 2, "maxLength": 2},
+                        "maxItems": 10,
+                    },
+                    "active_status": {"type": "string", "enum": ["ALL", "ACTIVE", "INACTIVE"]},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 25},
+                }
+            ),
             read=research_ads,
         ),
         Tool(

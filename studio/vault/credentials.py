@@ -44,6 +44,8 @@ DEFAULT_BASE_URLS = {
     "replicate": "https://api.replicate.com/v1",
     "kolbo": "https://api.kolbo.ai",
     "krev": "https://app.krev.ai",
+    # Informational: Ad Library searches go to the operator's STUDIO_META_GRAPH_URL.
+    "meta_ad_library": "https://graph.facebook.com",
 }
 MIN_SECRET_CHARS = 8
 MAX_SECRET_CHARS = 4096
@@ -319,7 +321,12 @@ def test_connection(credential: ProviderCredential) -> ConnectionResult:
         mark_unhealthy(credential, f"Cannot decrypt the stored secret: {exc}")
         return ConnectionResult(False, credential.last_error)
     try:
-        check_credential(upstream)
+        if credential.provider == "meta_ad_library":
+            from studio.integrations.ad_library import check_token
+
+            check_token(upstream.secret)
+        else:
+            check_credential(upstream)
     except CredentialCheckFailed as exc:
         message = redact(str(exc) or "The upstream refused the credential", upstream.secret)
     except LookupError:

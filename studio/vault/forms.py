@@ -42,6 +42,8 @@ class ProviderCredentialForm(forms.Form):
     provider = forms.ChoiceField(
         choices=ProviderCredential.PROVIDERS,
         widget=forms.Select(attrs={"data-base-urls": json.dumps(DEFAULT_BASE_URLS)}),
+        help_text="Meta Ad Library: a Meta access token with Ad Library API access; the "
+        "agent's ad research then searches Meta's Ad Library too (base URL and limits unused).",
     )
     label = forms.CharField(
         max_length=100,

@@ -123,6 +123,8 @@ class ProviderCredential(models.Model):
         ("replicate", "Replicate"),
         ("kolbo", "Kolbo"),
         ("krev", "Krev"),
+        # Not a generation provider: the agent's research_ads searches Meta's Ad Library.
+        ("meta_ad_library", "Meta Ad Library"),
     ]
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
