@@ -726,8 +726,8 @@ _ABANDONING = frozenset(
 def _may_run_upstream(generation: Generation) -> bool:
     """Whether an upstream may hold a running job for `generation`: it was sent (or may have
     been) and the upstream has not reported it finished."""
-    if generation.provider == "local":
-        return False
+    if generation.provider == "local" or generation.type in PARENT_TYPES:
+        return False  # a parent never runs upstream itself: its children do
     handle = generation.upstream_handle or {}
     return not handle.get("outputs") and bool(handle or generation.submitted_at)
 

@@ -216,11 +216,19 @@ def start_parent(
 
 
 def add_child(
-    parent: Generation, spec: ChildSpec, *, prompt: str, meta: dict[str, Any], user: User | None
+    parent: Generation,
+    spec: ChildSpec,
+    *,
+    prompt: str,
+    meta: dict[str, Any],
+    user: User | None,
+    still_wanted: Callable[[Generation], None] | None = None,
 ) -> Generation:
     """One more child for a planned parent (a scene made again), charged its own price in
     the same transaction; a finished parent runs again until it has. Conflict when the
-    parent was cancelled or is still planning."""
+    parent was cancelled or is still planning. `still_wanted(parent)` runs under the
+    parent's lock and raises Conflict when a concurrent request already added the part (a
+    double click must not charge twice)."""
     from studio.errors import Conflict
 
     now = timezone.now()
@@ -228,11 +236,14 @@ def add_child(
         locked = Generation.objects.select_for_update().get(pk=parent.pk)
         if locked.state not in (S.RUNNING, S.SUCCEEDED, S.FAILED):
             raise Conflict(f"This {locked.get_type_display().lower()} cannot take another part now")
+        if still_wanted is not None:
+            still_wanted(locked)
         deadline = max(locked.deadline_at, now + engine.deadline_for(spec.type))
         child = Generation.objects.create(
             team=locked.team,
             created_by=user,
             source=locked.source,
+            api_key_id=locked.api_key_id,
             parent=locked,
             type=spec.type,
             model=spec.model,
@@ -292,9 +303,12 @@ def plan(parent_id: int) -> None:
             raise ValueError(f"planned {len(made.children)} of {len(children)} children")
     except Exception as exc:
         log.exception("planning %s failed", parent.uuid, extra=engine.log_fields(parent, "plan"))
+        # Only while still planning: a worker that lost its lease to a re-plan that already
+        # released the children must not stop them.
         engine.fail(
             parent_id,
             Failure(f"The plan could not be made: {exc}", FailureCategory.INTERNAL, "PLAN_FAILED"),
+            from_states=[S.QUEUED],
         )
         return
     now = timezone.now()
@@ -344,24 +358,31 @@ def _send(children: list[int]) -> None:
 def child_finished(parent_id: int) -> None:
     """A child reached a terminal state: raise the parent's progress, and finish the parent
     once every child has (succeeded if any child did). Safe to call any number of times."""
-    rows = list(
-        Generation.objects.filter(parent_id=parent_id).values_list(
-            "state", "progress", "credits_refunded"
-        )
-    )
-    if not rows:
-        return
-    done = [state not in ACTIVE_STATES for state, _, _ in rows]
-    progress = sum(100 if d else p for d, (_, p, _) in zip(done, rows, strict=True)) // len(rows)
-    refunded = sum(r for _, _, r in rows)
-    if not all(done):
-        Generation.objects.filter(pk=parent_id, state=S.RUNNING).update(
-            progress=Greatest("progress", min(progress, 99)), credits_refunded=refunded
-        )
-        return
-    succeeded = sum(1 for state, _, _ in rows if state == S.SUCCEEDED)
-    now = timezone.now()
     with transaction.atomic():
+        # The parent's lock orders this after any add_child (a scene made again), which
+        # takes it too: the children read below are all the parent has.
+        if not Generation.objects.select_for_update().filter(pk=parent_id).exists():
+            return
+        rows = list(
+            Generation.objects.filter(parent_id=parent_id).values_list(
+                "state", "progress", "credits_refunded"
+            )
+        )
+        if not rows:
+            return
+        done = [state not in ACTIVE_STATES for state, _, _ in rows]
+        progress = sum(100 if d else p for d, (_, p, _) in zip(done, rows, strict=True))
+        refunded = sum(r for _, _, r in rows)
+        # A derived sum: kept right even for a parent already stopped (its children's own
+        # refunds land after it).
+        Generation.objects.filter(pk=parent_id).update(credits_refunded=refunded)
+        if not all(done):
+            Generation.objects.filter(pk=parent_id, state=S.RUNNING).update(
+                progress=Greatest("progress", min(progress // len(rows), 99))
+            )
+            return
+        succeeded = sum(1 for state, _, _ in rows if state == S.SUCCEEDED)
+        now = timezone.now()
         if succeeded:
             moved = Generation.objects.filter(pk=parent_id, state=S.RUNNING).update(
                 state=S.SUCCEEDED,

@@ -12,6 +12,7 @@ drives the next step.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -42,7 +43,14 @@ from generations.models import TERMINAL_STATES, AIModel, Generation, GenerationS
 from generations.registry import resolve_model
 from studio.accounts import credits
 from studio.accounts.models import Team, User
-from studio.errors import Forbidden, InsufficientCredits, InvalidFields, NotFound, StudioError
+from studio.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientCredits,
+    InvalidFields,
+    NotFound,
+    StudioError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +114,9 @@ def start_run(
     if not isinstance(raw, dict):
         raise InvalidFields("The request body must be a JSON object")
     key = (idempotency_key or "").strip()[:255]
+    fingerprint = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     if key:
-        earlier = AgentRun.objects.filter(
-            team=team,
-            idempotency_key=key,
-            created_at__gte=timezone.now() - services.IDEMPOTENCY_WINDOW,
-        ).first()
+        earlier = _replay(team, key, fingerprint)
         if earlier is not None:
             return earlier
     message = raw.get("message")
@@ -141,6 +146,13 @@ def start_run(
     limits = _limits(team)
     now = timezone.now()
     with transaction.atomic():
+        if key:
+            # Two concurrent requests with one key: the team's row lock lets one create the
+            # run and the other answer with it (SQLite's write lock does the same).
+            Team.objects.select_for_update().filter(pk=team.pk).exists()
+            earlier = _replay(team, key, fingerprint)
+            if earlier is not None:
+                return earlier
         if conversation is None:
             conversation = ChatConversation.objects.create(
                 team=team, created_by=user, title=" ".join(message.split())[:80]
@@ -170,7 +182,11 @@ def start_run(
             mode=mode,
             planner="model" if tool_model else "rules",
             model_identifier=tool_model.identifier if tool_model else "",
-            context={"product_ids": product_ids, "reference_images": references},
+            context={
+                "product_ids": product_ids,
+                "reference_images": references,
+                "request_fingerprint": fingerprint,
+            },
             max_steps=limits["max_steps"],
             max_credits=limits["max_credits"],
             deadline_at=now + timedelta(seconds=limits["max_seconds"]),
@@ -180,6 +196,20 @@ def start_run(
         AgentStep.objects.create(run=run, index=0, role=StepRole.USER, content=message)
         transaction.on_commit(lambda: engine.enqueue(ADVANCE, run.pk))
     return run
+
+
+def _replay(team: Team, key: str, fingerprint: str) -> AgentRun | None:
+    """The run an earlier request with this Idempotency-Key started (24 h), if any; Conflict
+    when that request's body differed."""
+    earlier = AgentRun.objects.filter(
+        team=team,
+        idempotency_key=key,
+        created_at__gte=timezone.now() - services.IDEMPOTENCY_WINDOW,
+    ).first()
+    seen = earlier.context.get("request_fingerprint") if earlier is not None else None
+    if seen is not None and seen != fingerprint:
+        raise Conflict("This Idempotency-Key was already used with a different request body")
+    return earlier
 
 
 def team_run(team: Team, run_id: Any) -> AgentRun:

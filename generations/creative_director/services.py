@@ -155,6 +155,16 @@ def remake_scene(parent: Generation, scene_number: int, user: User | None) -> Ge
     meta = {
         k: v for k, v in scene.items() if k in ("scene_number", "title", "prompt", "shot", "camera")
     }
+
+    def still_wanted(locked: Generation) -> None:
+        # Under the storyboard's lock: a second click that raced this one finds the take it
+        # saw replaced already, and is refused rather than charged again.
+        latest = dict(
+            (s["scene_number"], c) for s, c in scene_rows(locked, children_of(locked))
+        ).get(scene_number)
+        if latest is None or latest.pk != child.pk:
+            raise Conflict("This scene is already being made again")
+
     return parents.add_child(
         parent,
         parents.ChildSpec(
@@ -167,4 +177,5 @@ def remake_scene(parent: Generation, scene_number: int, user: User | None) -> Ge
         prompt=child.prompt,
         meta=meta,
         user=user,
+        still_wanted=still_wanted,
     )

@@ -239,6 +239,42 @@ def test_a_start_retried_with_the_same_idempotency_key_answers_with_the_first_ru
     assert AgentRun.objects.count() == 1
 
 
+def test_a_key_reused_with_another_message_is_a_conflict_and_starts_nothing(funded, krev, offline):
+    key = {"Idempotency-Key": "k"}
+    first = krev.post("/api/v1/chat", {"message": "How many credits do I have?"},
+                      content_type="application/json", headers=key)  # fmt: skip
+    other = krev.post("/api/v1/chat", {"message": "List my products"},
+                      content_type="application/json", headers=key)  # fmt: skip
+    assert first.status_code == 202 and other.status_code == 409
+    assert other.json()["code"] == "CONFLICT"
+    assert AgentRun.objects.count() == 1
+
+
+def test_two_concurrent_starts_with_one_key_make_one_run(funded, krev, offline, monkeypatch):
+    """The second request's first look finds nothing (the other has not committed yet); its
+    second look, under the team's lock, finds the other's run and answers with it."""
+    from generations.agent import services
+
+    real_replay = services._replay
+    looks = []
+
+    def the_other_request_commits_in_between(team, key, fingerprint):
+        looks.append(key)
+        if len(looks) == 1:
+            krev.post("/api/v1/chat", body, content_type="application/json",
+                      headers={"Idempotency-Key": "race"})  # fmt: skip
+            return None
+        return real_replay(team, key, fingerprint)
+
+    body = {"message": "How many credits do I have?"}
+    monkeypatch.setattr(services, "_replay", the_other_request_commits_in_between)
+    answer = krev.post("/api/v1/chat", body, content_type="application/json",
+                       headers={"Idempotency-Key": "race"})  # fmt: skip
+    assert answer.status_code == 202
+    assert AgentRun.objects.count() == 1
+    assert answer.json()["data"]["run_id"] == str(AgentRun.objects.get().uuid)
+
+
 @pytest.mark.parametrize(
     ("written", "kept"),
     [("All done, here is what I found.", True), ("You have 987654 credits!", False)],

@@ -422,6 +422,38 @@ def test_a_scene_made_again_replaces_its_take_and_is_charged_once_more(
     assert body["credits_used"] == 120 and balance(funded) == before - 120
 
 
+def test_a_double_click_on_make_again_makes_and_charges_one_new_take(
+    api, funded, alice, rules, small_renders, monkeypatch
+):
+    """Two requests that both saw the finished take race to the storyboard's lock: the one
+    that gets it second is refused, not charged."""
+    from generations import parents
+    from generations.creative_director import services
+    from studio.errors import Conflict
+
+    generation_id = post(api, {**EXAMPLE, "scene_count": 2}).json()["generation_id"]
+    before = balance(funded)
+    real_add_child = parents.add_child
+    refused = []
+
+    def the_other_click_lands_first(*args, **kwargs):
+        monkeypatch.setattr(parents, "add_child", real_add_child)
+        # The other request saw the same finished take and wins the lock.
+        services.remake_scene(Generation.objects.get(uuid=generation_id), 2, alice)
+        try:
+            return real_add_child(*args, **kwargs)
+        except Conflict as exc:
+            refused.append(exc)
+            raise
+
+    monkeypatch.setattr(parents, "add_child", the_other_click_lands_first)
+    with pytest.raises(Conflict):
+        services.remake_scene(Generation.objects.get(uuid=generation_id), 2, alice)
+    assert refused and "already" in refused[0].message
+    assert balance(funded) == before - 40
+    assert Generation.objects.filter(parent__uuid=generation_id).count() == 3
+
+
 def test_a_failed_storyboards_scene_made_again_completes_it_and_keeps_the_refunds(
     kolbo_api, upstream_scenes, fake, alice
 ):
