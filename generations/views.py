@@ -570,8 +570,9 @@ def generation_cancel(request: HttpRequest, team_uuid: UUID, generation_uuid: UU
     team = membership.team
     generation = team_object(Generation.objects.all(), team, uuid=generation_uuid)
     error = None
+    refunded = 0
     try:
-        services.cancel_generation(generation)
+        refunded = services.cancel_generation(generation).credits_refunded
     except StudioError as exc:
         error = exc.message
     if _is_htmx(request):
@@ -583,9 +584,7 @@ def generation_cancel(request: HttpRequest, team_uuid: UUID, generation_uuid: UU
     if error:
         messages.error(request, error)
     else:
-        messages.success(
-            request, f"Cancelled; {generation.credits_charged:,} credits went back to the team."
-        )
+        messages.success(request, f"Cancelled; {refunded:,} credits went back to the team.")
     return redirect(_back(request, team, generation))
 
 

@@ -483,7 +483,7 @@ def test_cancel_without_javascript_redirects_to_the_detail_page(funded_team, ali
     assert response.status_code == 302
     assert response["Location"] == detail_url(job)
     page = bob_client.get(response["Location"]).content.decode()
-    assert "credits went back to the team" in page
+    assert "Cancelled; 40 credits went back to the team." in page
 
 
 def test_delete_frees_the_storage_and_the_files(funded_team, alice, bob_client):
