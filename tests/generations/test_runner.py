@@ -104,8 +104,21 @@ def test_a_runner_killed_with_calls_in_flight_loses_no_job_and_sends_none_twice(
             start(funded_team, alice, "image", {"prompt": f"job {i}", "model": model.identifier})
             for i in range(45)
         ]
-        # 30 calls in flight in one process; 15 handed off, waiting for room.
+        # 30 calls in flight in one process; 15 handed off, waiting for room (on a loaded
+        # machine a job may still be on its way to the handoff when the 30th call lands).
         wait_for(lambda: fake.stats()["in_flight"] == 30, timeout=60)
+        wait_for(
+            lambda: (
+                Generation.objects.filter(
+                    pk__in=[j.pk for j in jobs],
+                    state=S.SUBMITTING,
+                    handoff__isnull=False,
+                    runner="",
+                ).count()
+                == 15
+            ),
+            timeout=60,
+        )
         runners[0].kill()
 
         fake.set_latency(0.05)
