@@ -567,8 +567,13 @@ def get_moodboard(request: HttpRequest, moodboard_id: str) -> dict[str, Any]:
 
 
 def _board(request: HttpRequest, moodboard_id: str) -> Moodboard:
+    return team_board(caller_team(request), moodboard_id)
+
+
+def team_board(team: Team, moodboard_id: Any) -> Moodboard:
+    """The team's moodboard or a preset (REST and MCP), or NOT_FOUND."""
     try:
-        board = _boards(request).filter(pk=UUID(moodboard_id)).first()
+        board = team_boards(team).filter(pk=UUID(str(moodboard_id))).first()
     except ValueError:
         board = None
     if board is None:

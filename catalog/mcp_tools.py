@@ -19,13 +19,13 @@ from catalog.api import (
     moodboard_update,
     product_from_image_url,
     products_for,
-    team_boards,
+    team_board,
     team_dna,
     team_dnas,
 )
 from catalog.models import Moodboard
 from studio.api.ratelimit import RateClass
-from studio.errors import InvalidFields, NotFound
+from studio.errors import InvalidFields
 from studio.mcp.tools import (
     ToolCall,
     from_pydantic,
@@ -215,15 +215,7 @@ async def delete_visual_dna(call: ToolCall, args: dict[str, Any]) -> dict[str, A
 
 
 def _board(call: ToolCall, moodboard_id: Any) -> Moodboard:
-    from uuid import UUID
-
-    try:
-        board = team_boards(call.team).filter(pk=UUID(str(moodboard_id))).first()
-    except ValueError:
-        board = None
-    if board is None:
-        raise NotFound(f"Moodboard not found: {moodboard_id}")
-    return board
+    return team_board(call.team, moodboard_id)
 
 
 @register_tool(
