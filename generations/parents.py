@@ -45,7 +45,6 @@ from generations.models import (
 )
 from generations.pricing import Quote
 from generations.providers.base import Failure, FailureCategory
-from studio.accounts import credits
 from studio.accounts.models import Team, User
 from studio.errors import InvalidFields
 
@@ -141,9 +140,7 @@ def start_parent(
     fingerprint = services.fingerprint_of(
         parent_type, model.identifier, params if fingerprinted is None else fingerprinted
     )
-    key = (idempotency_key or "").strip()
-    if len(key) > 255:
-        raise InvalidFields("Idempotency-Key is at most 255 characters")
+    key = services.clean_idempotency_key(idempotency_key)
     if key:
         earlier = services.replay(team, key, fingerprint)
         if earlier is not None:
@@ -177,16 +174,15 @@ def start_parent(
                 created_at=now,
             )
             for spec in children:
-                child = Generation.objects.create(
-                    team=team,
-                    created_by=user,
+                services.create_charged(
+                    team,
+                    user,
+                    note=f"{parent.get_type_display()} · {spec.label} · {spec.model.name}",
                     source=source,
                     api_key_id=api_key_id,
                     parent=parent,
                     type=spec.type,
                     model=spec.model,
-                    model_identifier=spec.model.identifier,
-                    provider=spec.model.provider,
                     prompt=str(spec.params.get("prompt") or ""),
                     params=spec.params,
                     price={**spec.quote.as_dict(), "label": spec.label},
@@ -194,13 +190,6 @@ def start_parent(
                     deadline_at=deadline,
                     lease_until=None,  # held until the plan step releases it
                     created_at=now,
-                )
-                credits.debit(
-                    team,
-                    spec.quote.credits,
-                    child.ledger_cause,
-                    note=f"{parent.get_type_display()} · {spec.label} · {spec.model.name}",
-                    user=user,
                 )
             transaction.on_commit(
                 lambda: engine.enqueue("generations.tasks.submit_generation", parent.pk)
@@ -229,6 +218,7 @@ def add_child(
     parent was cancelled or is still planning. `still_wanted(parent)` runs under the
     parent's lock and raises Conflict when a concurrent request already added the part (a
     double click must not charge twice)."""
+    from generations import services
     from studio.errors import Conflict
 
     now = timezone.now()
@@ -239,16 +229,15 @@ def add_child(
         if still_wanted is not None:
             still_wanted(locked)
         deadline = max(locked.deadline_at, now + engine.deadline_for(spec.type))
-        child = Generation.objects.create(
-            team=locked.team,
-            created_by=user,
+        child = services.create_charged(
+            locked.team,
+            user,
+            note=f"{locked.get_type_display()} · {spec.label} · {spec.model.name}",
             source=locked.source,
             api_key_id=locked.api_key_id,
             parent=locked,
             type=spec.type,
             model=spec.model,
-            model_identifier=spec.model.identifier,
-            provider=spec.model.provider,
             prompt=prompt,
             params={**spec.params, "prompt": prompt},
             price={**spec.quote.as_dict(), "label": spec.label},
@@ -256,13 +245,6 @@ def add_child(
             deadline_at=deadline,
             lease_until=now + engine.REQUEUE_AFTER,
             created_at=now,
-        )
-        credits.debit(
-            locked.team,
-            spec.quote.credits,
-            child.ledger_cause,
-            note=f"{locked.get_type_display()} · {spec.label} · {spec.model.name}",
-            user=user,
         )
         planned = [
             *(locked.result_meta or {}).get("children", []),
@@ -442,18 +424,40 @@ def sweep(now: Any) -> dict[str, int]:
     for pk in running.distinct().values_list("pk", flat=True):
         child_finished(pk)
         counts["parents_finished"] += 1
-    stopped = Generation.objects.filter(
-        type__in=PARENT_TYPES,
-        state__in=[S.FAILED, S.CANCELLED],
-        children__state__in=ACTIVE_STATES,
-    ).distinct()
-    for parent in stopped:
-        failure = Failure(
-            parent.error or "Stopped with its parent", FailureCategory.CANCELLED, "PARENT_STOPPED"
-        )
-        stop_children(parent, parent.state, failure)
+    for pk in _stopped_with_active_children():
+        with transaction.atomic():
+            # Read again under the parent's lock, which add_child takes too: a scene made
+            # again since the query above turned the parent back to running, and its new
+            # child must not be stopped by what the sweeper read before.
+            parent = (
+                Generation.objects.select_for_update()
+                .filter(pk=pk, state__in=[S.FAILED, S.CANCELLED])
+                .first()
+            )
+            if parent is None:
+                continue
+            failure = Failure(
+                parent.error or "Stopped with its parent",
+                FailureCategory.CANCELLED,
+                "PARENT_STOPPED",
+            )
+            stop_children(parent, parent.state, failure)
         counts["children_stopped"] += 1
     return counts
+
+
+def _stopped_with_active_children() -> list[int]:
+    """Parents that failed or were cancelled while a child was still running (a worker died
+    between stopping the parent and stopping its children)."""
+    return list(
+        Generation.objects.filter(
+            type__in=PARENT_TYPES,
+            state__in=[S.FAILED, S.CANCELLED],
+            children__state__in=ACTIVE_STATES,
+        )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from generations import assets, engine, extensions, params, pricing
-from generations.models import Generation, GenerationState, Source
+from generations.models import AIModel, Generation, GenerationState, GenerationType, Source
 from generations.registry import resolve_model
 from studio.accounts import credits, storage_quota
 from studio.accounts.models import Team, User
@@ -38,6 +38,32 @@ def fingerprint_of(generation_type: str, model_identifier: str, validated: dict[
         default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def clean_idempotency_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if len(key) > 255:
+        raise InvalidFields("Idempotency-Key is at most 255 characters")
+    return key
+
+
+def create_charged(
+    team: Team, user: User | None, *, note: str, model: AIModel, **fields: Any
+) -> Generation:
+    """A new generation and the debit of its `credits_charged`, inside the caller's
+    transaction: the one place a job is charged when it is accepted (starts, chat messages,
+    a parent's children). The debit's cause is the job's own, so it is refunded once."""
+    assert transaction.get_connection().in_atomic_block, "charge inside the caller's transaction"
+    generation = Generation.objects.create(
+        team=team,
+        created_by=user,
+        model=model,
+        model_identifier=model.identifier,
+        provider=model.provider,
+        **fields,
+    )
+    credits.debit(team, generation.credits_charged, generation.ledger_cause, note=note, user=user)
+    return generation
 
 
 def replay(team: Team, key: str, fingerprint: str) -> Generation | None:
@@ -133,9 +159,7 @@ def start_generation(
     if webhook_url:
         validated["webhook"] = job_webhook(team, webhook_url, dialect)
     fingerprint = fingerprint_of(generation_type, model.identifier, validated)
-    key = (idempotency_key or "").strip()
-    if len(key) > 255:
-        raise InvalidFields("Idempotency-Key is at most 255 characters")
+    key = clean_idempotency_key(idempotency_key)
     if key:
         replay_of = replay(team, key, fingerprint)
         if replay_of is not None:
@@ -150,15 +174,14 @@ def start_generation(
     now = timezone.now()
     try:
         with transaction.atomic():
-            generation = Generation.objects.create(
-                team=team,
-                created_by=user,
+            generation = create_charged(
+                team,
+                user,
+                note=f"{GenerationType(generation_type).label} · {model.name}",
                 source=source,
                 api_key_id=api_key_id,
                 type=generation_type,
                 model=model,
-                model_identifier=model.identifier,
-                provider=model.provider,
                 prompt=params.prompt_of(generation_type, validated),
                 params=validated,
                 price=quote.as_dict(),
@@ -168,13 +191,6 @@ def start_generation(
                 deadline_at=now + engine.deadline_for(generation_type),
                 lease_until=now + engine.REQUEUE_AFTER,
                 created_at=now,
-            )
-            credits.debit(
-                team,
-                quote.credits,
-                generation.ledger_cause,
-                note=f"{generation.get_type_display()} · {model.name}",
-                user=user,
             )
             transaction.on_commit(lambda: engine.start(generation))
     except IntegrityError:

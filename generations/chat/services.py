@@ -253,9 +253,7 @@ def start_message(
         )
     }  # fmt: skip
     fingerprint = _fingerprint(model, body)
-    key = (idempotency_key or "").strip()
-    if len(key) > 255:
-        raise InvalidFields("Idempotency-Key is at most 255 characters")
+    key = services.clean_idempotency_key(idempotency_key)
     if key:
         earlier = services.replay(team, key, fingerprint)
         if earlier is not None:
@@ -313,15 +311,14 @@ def start_message(
                     model=model, last_activity=now
                 )
             validated["session_id"] = str(conversation.uuid)
-            generation = Generation.objects.create(
-                team=team,
-                created_by=user,
+            generation = services.create_charged(
+                team,
+                user,
+                note=f"Chat · {model.name}",
                 source=source,
                 api_key_id=api_key_id,
                 type=CHAT,
                 model=model,
-                model_identifier=model.identifier,
-                provider=model.provider,
                 prompt=message,
                 params=validated,
                 price=quote.as_dict(),
@@ -331,9 +328,6 @@ def start_message(
                 deadline_at=now + engine.deadline_for(CHAT),
                 lease_until=now + engine.REQUEUE_AFTER,
                 created_at=now,
-            )
-            credits.debit(
-                team, quote.credits, generation.ledger_cause, note=f"Chat · {model.name}", user=user
             )
             ChatMessage.objects.create(
                 conversation=conversation,

@@ -482,3 +482,38 @@ def test_a_cancelled_storyboards_scenes_cannot_be_made_again(api, funded, alice,
     with pytest.raises(Conflict):
         services.remake_scene(Generation.objects.get(uuid=generation_id), 1, alice)
     assert balance(funded) == before
+
+
+def test_a_scene_made_again_while_the_sweeper_repairs_its_storyboard_is_not_stopped(
+    api, funded, alice, rules, held, small_renders, monkeypatch
+):
+    """The sweeper found a failed storyboard with a scene still queued (its worker died
+    between the two); a scene made again before the sweeper stops the rest revives the
+    storyboard, and its new take must run, not be stopped on what the sweeper read."""
+    from generations import parents
+    from generations.creative_director import services
+
+    generation_id = post(api, {**EXAMPLE, "scene_count": 2}).json()["generation_id"]
+    parent = Generation.objects.get(uuid=generation_id)
+    engine.submit(parent.pk)
+    first, second = parent.children.order_by("pk")
+    engine.submit(first.pk)
+    Generation.objects.filter(pk=parent.pk).update(state="failed", error="worker died")
+    found = parents._stopped_with_active_children
+    made_again = []
+
+    def a_remake_lands_after_the_sweepers_query():
+        stopped = found()
+        made_again.append(services.remake_scene(Generation.objects.get(pk=parent.pk), 1, alice))
+        return stopped
+
+    monkeypatch.setattr(
+        parents, "_stopped_with_active_children", a_remake_lands_after_the_sweepers_query
+    )
+    before = balance(funded)
+    dispatch.sweep()
+    new_take = Generation.objects.get(pk=made_again[0].pk)
+    assert new_take.state == "queued" and new_take.credits_refunded == 0
+    assert Generation.objects.get(pk=second.pk).state == "queued"
+    assert status(api, generation_id)["state"] == "processing"
+    assert balance(funded) == before - 40
